@@ -1,0 +1,252 @@
+"""Read-only access to a target repository: its files (work tree or a git revision) and history.
+
+Every path a check uses goes through :meth:`Repo.resolve`, which refuses absolute paths,
+``..`` escapes and symlinks that point outside the repository. Parsed YAML is cached by content
+(git blob id or bytes), so each file is parsed once per run, and once per distinct blob across a
+history walk.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from buildgate.errors import InputError
+from buildgate.yamlfile import YamlDocument, decode_text, parse_yaml
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    subject: str
+    author: str
+    timestamp: int
+    parents: tuple[str, ...]
+
+
+def _clean_rel(rel: str) -> str:
+    """Normalise a repository-relative path, refusing anything that leaves the repository."""
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
+        raise InputError(f"invalid path {rel!r}")
+    if rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
+        raise InputError("absolute path; expected a path inside the repository", rel)
+    norm = posixpath.normpath(rel.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        raise InputError("path leaves the repository", rel)
+    return "" if norm == "." else norm
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(key: str, raw: bytes, path: str) -> YamlDocument:
+    return parse_yaml(raw, path)
+
+
+class Repo:
+    """A git checkout, read either from its work tree (``rev=None``) or from one revision."""
+
+    def __init__(self, root: str | os.PathLike, rev: str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.rev = rev
+        if not self.root.is_dir():
+            raise InputError("repository folder does not exist", str(root))
+        self._tree: dict[str, tuple[str, str, str]] | None = None  # path -> (mode, type, oid)
+
+    def __repr__(self) -> str:
+        return f"Repo({str(self.root)!r}, rev={self.rev!r})"
+
+    def at(self, rev: str) -> "Repo":
+        """The same repository read at another revision (nothing is checked out)."""
+        return Repo(self.root, rev)
+
+    # -- git ---------------------------------------------------------------------------------
+    def git(self, *args: str, check: bool = True, input_bytes: bytes | None = None) -> str:
+        """Run a read-only git command in the repository and return its stdout."""
+        env = {**os.environ, **_GIT_ENV}
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(self.root), *args],
+                capture_output=True,
+                env=env,
+                timeout=60,
+                input=input_bytes,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InputError(f"git {args[0]} failed: {exc}", str(self.root)) from None
+        if check and proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise InputError(f"git {' '.join(args[:2])} failed: {err[-1] if err else proc.returncode}", str(self.root))
+        return proc.stdout.decode(errors="replace")
+
+    def is_git(self) -> bool:
+        return self.git("rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
+
+    def head(self) -> str:
+        return self.rev_parse(self.rev or "HEAD")
+
+    def rev_parse(self, rev: str) -> str:
+        return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+
+    def try_rev_parse(self, rev: str) -> str | None:
+        if rev.startswith("-"):
+            return None
+        out = self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).strip()
+        return out or None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        env = {**os.environ, **_GIT_ENV}
+        proc = subprocess.run(
+            ["git", "-C", str(self.root), "merge-base", "--is-ancestor", ancestor, descendant],
+            capture_output=True, env=env, timeout=60,
+        )
+        return proc.returncode == 0
+
+    def log(self, *args: str, rev: str | None = None) -> list[Commit]:
+        """Commits reachable from ``rev`` (default: this repo's revision or HEAD), newest first."""
+        fmt = "%H%x1f%s%x1f%an%x1f%ct%x1f%P%x1e"
+        out = self.git("log", f"--format={fmt}", *args, rev or self.rev or "HEAD", "--")
+        commits = []
+        for rec in out.split("\x1e"):
+            rec = rec.strip("\n")
+            if not rec:
+                continue
+            sha, subject, author, ts, parents = rec.split("\x1f")
+            commits.append(Commit(sha, subject, author, int(ts), tuple(parents.split())))
+        return commits
+
+    # -- files -------------------------------------------------------------------------------
+    def _ls_tree(self) -> dict[str, tuple[str, str, str]]:
+        if self._tree is None:
+            out = self.git("ls-tree", "-r", "-t", "-z", "--full-tree", self.rev or "HEAD")
+            tree = {}
+            for rec in out.split("\x00"):
+                if not rec:
+                    continue
+                meta, path = rec.split("\t", 1)
+                mode, typ, oid = meta.split()
+                tree[path] = (mode, typ, oid)
+            self._tree = tree
+        return self._tree
+
+    def resolve(self, rel: str) -> Path:
+        """The real path of ``rel`` in the work tree, refusing escapes through ``..`` or symlinks."""
+        clean = _clean_rel(rel)
+        path = self.root / clean
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError) as exc:
+            raise InputError(f"cannot resolve path: {exc}", rel) from None
+        if real != self.root and self.root not in real.parents:
+            raise InputError(f"path leaves the repository (resolves to {real})", rel)
+        return real
+
+    def exists(self, rel: str) -> bool:
+        try:
+            clean = _clean_rel(rel)
+        except InputError:
+            return False
+        if self.rev is not None:
+            return clean in self._ls_tree()
+        try:
+            return self.resolve(clean).exists()
+        except InputError:
+            return False
+
+    def is_dir(self, rel: str) -> bool:
+        clean = _clean_rel(rel)
+        if self.rev is not None:
+            entry = self._ls_tree().get(clean)
+            return clean == "" or (entry is not None and entry[1] == "tree")
+        try:
+            return self.resolve(clean).is_dir()
+        except InputError:
+            return False
+
+    def list_files(self, folder: str = "") -> list[str]:
+        """Repository-relative paths of the files directly in ``folder`` (sorted)."""
+        clean = _clean_rel(folder) if folder else ""
+        prefix = clean + "/" if clean else ""
+        if self.rev is not None:
+            return sorted(
+                p for p, (_m, typ, _o) in self._ls_tree().items()
+                if typ == "blob" and p.startswith(prefix) and "/" not in p[len(prefix):]
+            )
+        if not self.is_dir(clean or "."):
+            return []
+        base = self.resolve(clean or ".")
+        return sorted(prefix + p.name for p in base.iterdir() if p.is_file() or p.is_symlink())
+
+    def tracked_files(self) -> list[str]:
+        """Every file git tracks at this revision (the index, for a work tree)."""
+        if self.rev is not None:
+            return sorted(p for p, (_m, t, _o) in self._ls_tree().items() if t == "blob")
+        return sorted(p for p in self.git("ls-files", "-z").split("\x00") if p)
+
+    def git_mode(self, rel: str) -> str | None:
+        """The file mode git records (``100755``, ``100644``, ``120000``), or None if untracked."""
+        clean = _clean_rel(rel)
+        if self.rev is not None:
+            entry = self._ls_tree().get(clean)
+            return entry[0] if entry else None
+        out = self.git("ls-files", "-s", "--", clean).strip()
+        return out.split()[0] if out else None
+
+    def read_bytes(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
+        """A file's bytes, with a one-line :class:`InputError` for every way it can go wrong."""
+        clean = _clean_rel(rel)
+        if self.rev is not None:
+            entry = self._ls_tree().get(clean)
+            if entry is None:
+                raise InputError(f"file not found at {self.rev[:12]}", rel)
+            mode, typ, oid = entry
+            if typ != "blob":
+                raise InputError("is a folder, expected a file", rel)
+            if mode == "120000":
+                target = self.git("cat-file", "blob", oid)
+                joined = posixpath.normpath(posixpath.join(posixpath.dirname(clean), target))
+                if joined.startswith("../") or target.startswith("/"):
+                    raise InputError(f"symlink points outside the repository ({target})", rel)
+                return self.read_bytes(joined, limit)
+            size = int(self.git("cat-file", "-s", oid).strip())
+            if size > limit:
+                raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
+            return self._blob(oid)
+        path = self.root / clean
+        if path.is_symlink():
+            self.resolve(clean)  # raises when it escapes
+        real = self.resolve(clean)
+        if not real.exists():
+            raise InputError("file not found", rel)
+        if real.is_dir():
+            raise InputError("is a folder, expected a file", rel)
+        size = real.stat().st_size
+        if size > limit:
+            raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
+        try:
+            return real.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror}", rel) from None
+
+    def _blob(self, oid: str) -> bytes:
+        env = {**os.environ, **_GIT_ENV}
+        proc = subprocess.run(
+            ["git", "-C", str(self.root), "cat-file", "blob", oid], capture_output=True, env=env, timeout=60
+        )
+        if proc.returncode != 0:
+            raise InputError(f"git cat-file failed for blob {oid[:12]}", str(self.root))
+        return proc.stdout
+
+    def read_text(self, rel: str, limit: int = MAX_FILE_BYTES) -> str:
+        return decode_text(self.read_bytes(rel, limit), rel)
+
+    def load_yaml(self, rel: str) -> YamlDocument:
+        """Parse a YAML file once per distinct content (cached across revisions)."""
+        raw = self.read_bytes(rel)
+        key = hashlib.sha1(raw).hexdigest()
+        return _parse_cached(key, raw, _clean_rel(rel))

@@ -1,0 +1,69 @@
+"""Schema of the target file as a whole."""
+from __future__ import annotations
+
+from buildgate.schema import cluster, devpod, registry
+
+CRITERION_ID = "^(W(1b|[1-9]|1[01])|D[1-3]|S[12]|K[1-6]|G[1-6]|V[1-4])$"
+_REL_PATH = {"type": "string", "minLength": 1}
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string"},
+        "repo": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "path": {"type": "string", "minLength": 1},
+                "github": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+                "default_branch": {"type": "string", "minLength": 1},
+                "workflow": _REL_PATH,
+                "workflows_dir": _REL_PATH,
+                "kustomization": _REL_PATH,
+                "docs": _REL_PATH,
+                "readme": _REL_PATH,
+                "scripts": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "local_build": _REL_PATH,
+                        "devpod_trigger": _REL_PATH,
+                        "build_status": _REL_PATH,
+                    },
+                },
+                "bot_authors": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "images": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "context"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-z0-9.:-]+(/[a-z0-9._-]+)+$"},
+                    "context": _REL_PATH,
+                },
+            },
+        },
+        "registry": registry.SCHEMA,
+        "cluster": cluster.SCHEMA,
+        "devpod": devpod.SCHEMA,
+        "waivers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["criterion", "reason"],
+                "properties": {
+                    "criterion": {"type": "string", "pattern": CRITERION_ID},
+                    "reason": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                    "expires": {"type": "string", "format": "date"},
+                },
+            },
+        },
+    },
+}

@@ -1,0 +1,187 @@
+"""The target: where the repository, registry, cluster and devpod are, and the names to check.
+
+A target file is YAML, validated against :mod:`buildgate.schema.core` with ``jsonschema``.
+Defaults are the real target's names from CRITERIA.md (org ``ardenone``, repo ``moltbook-org``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from buildgate.errors import InputError, TargetError
+from buildgate.repo import Repo, _clean_rel
+from buildgate.schema.core import SCHEMA
+from buildgate.yamlfile import parse_yaml
+
+DEFAULT_IMAGES = (
+    ("ghcr.io/ardenone/moltbook-api", "./api"),
+    ("ghcr.io/ardenone/moltbook-frontend", "./moltbook-frontend"),
+)
+DEFAULT_SCRIPTS = {
+    "local_build": "scripts/build-images.sh",
+    "devpod_trigger": "scripts/build-images-devpod.sh",
+    "build_status": "scripts/check-build-status.sh",
+}
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image the workflow must build: its registry name and its build context."""
+
+    name: str
+    context: str
+
+    @property
+    def registry(self) -> str:
+        return self.name.split("/", 1)[0]
+
+    @property
+    def repository(self) -> str:
+        return self.name.split("/", 1)[1]
+
+    @property
+    def context_path(self) -> str:
+        """The context as a clean repository-relative path (``./api`` -> ``api``)."""
+        return _clean_rel(self.context) or "."
+
+
+@dataclass(frozen=True)
+class Waiver:
+    criterion: str
+    reason: str
+    expires: _dt.date | None
+
+    def expired(self, today: _dt.date | None = None) -> bool:
+        return self.expires is not None and (today or _dt.date.today()) > self.expires
+
+
+@dataclass
+class Target:
+    """Everything a run checks. Layer sections stay plain dicts, read by their layer."""
+
+    name: str = "moltbook-org"
+    repo_path: Path | None = None
+    github: str = "ardenone/moltbook-org"
+    default_branch: str = "main"
+    workflow: str = ".github/workflows/build-push.yml"
+    workflows_dir: str = ".github/workflows"
+    kustomization: str = "k8s/kustomization.yml"
+    docs: str = "DOCKER_BUILD.md"
+    readme: str = "README.md"
+    scripts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCRIPTS))
+    bot_authors: tuple[str, ...] = ("github-actions[bot]", "github-actions")
+    images: tuple[Image, ...] = tuple(Image(n, c) for n, c in DEFAULT_IMAGES)
+    registry: dict[str, Any] = field(default_factory=dict)
+    cluster: dict[str, Any] = field(default_factory=dict)
+    devpod: dict[str, Any] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    source: str = "<defaults>"
+    sandbox: bool = False
+
+    def repo(self) -> Repo:
+        """The repository, opened read-only."""
+        if self.repo_path is None:
+            raise TargetError("no repository given (set repo.path in the target or pass --repo)", self.source)
+        return Repo(self.repo_path)
+
+    def image(self, name: str) -> Image:
+        for img in self.images:
+            if img.name == name:
+                return img
+        raise TargetError(f"no image named {name!r} in the target", self.source)
+
+    def describe(self) -> dict[str, Any]:
+        """A credential-free summary for reports."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "sandbox": self.sandbox,
+            "repo": str(self.repo_path) if self.repo_path else None,
+            "github": self.github,
+            "workflow": self.workflow,
+            "images": [{"name": i.name, "context": i.context} for i in self.images],
+        }
+
+
+def _check_rel(value: str, where: str) -> str:
+    try:
+        _clean_rel(value)
+    except InputError as exc:
+        raise TargetError(f"{where}: {exc.reason}", exc.where) from None
+    return value
+
+
+def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -> Target:
+    """Validate a parsed target file and build the :class:`Target`."""
+    if data is None:
+        data = {}
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        loc = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        line = None
+        node = data
+        for part in err.absolute_path:  # best effort: the line of the offending key
+            if hasattr(node, "line_of"):
+                line = node.line_of(part)
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        where = f"{source}:{line}" if line else source
+        raise TargetError(f"{loc}: {_short(err)}{more}", where)
+
+    repo = data.get("repo", {})
+    target = Target(source=source)
+    target.name = data.get("name", target.name)
+    if "path" in repo:
+        p = Path(repo["path"]).expanduser()
+        target.repo_path = (base_dir / p if base_dir and not p.is_absolute() else p).resolve()
+    for key in ("github", "default_branch", "workflows_dir", "workflow", "kustomization", "docs", "readme"):
+        if key in repo:
+            value = repo[key]
+            setattr(target, key, _check_rel(value, f"repo.{key}") if key not in ("github", "default_branch") else value)
+    target.scripts = {**DEFAULT_SCRIPTS, **{k: _check_rel(v, f"repo.scripts.{k}") for k, v in repo.get("scripts", {}).items()}}
+    if "bot_authors" in repo:
+        target.bot_authors = tuple(repo["bot_authors"])
+    if "images" in data:
+        target.images = tuple(Image(i["name"], _check_rel(i["context"], "images[].context")) for i in data["images"])
+    target.registry = dict(data.get("registry", {}))
+    target.cluster = dict(data.get("cluster", {}))
+    target.devpod = dict(data.get("devpod", {}))
+    target.waivers = tuple(
+        Waiver(w["criterion"], w["reason"].strip(), _dt.date.fromisoformat(w["expires"]) if w.get("expires") else None)
+        for w in data.get("waivers", [])
+    )
+    return target
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        return f"unknown key(s) {', '.join(map(str, extra))}"
+    if err.validator == "type":
+        return f"expected {err.validator_value}, found {type(err.instance).__name__} {err.instance!r}"[:200]
+    return err.message.splitlines()[0][:200]
+
+
+def load(path: str | Path) -> Target:
+    """Read and validate a target file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise TargetError("target file not found", str(path)) from None
+    except OSError as exc:
+        raise TargetError(f"cannot read target file: {exc.strerror}", str(path)) from None
+    try:
+        doc = parse_yaml(raw, str(path))
+    except InputError as exc:
+        raise TargetError(exc.reason, exc.where) from None
+    return from_dict(doc.data, str(path), p.resolve().parent)

@@ -1,0 +1,145 @@
+"""YAML loading with line numbers, limits and one-line errors.
+
+GitHub Actions and Kubernetes read YAML 1.2, where only ``true``/``false`` are booleans; PyYAML
+follows YAML 1.1 and reads a bare ``on:`` key as ``True``. This loader resolves booleans the
+YAML 1.2 way, so ``on`` stays ``"on"``; consumers still accept ``True`` for documents loaded
+elsewhere. Mappings and sequences come back as :class:`LineDict` / :class:`LineList`, which
+remember the 1-based line of each key or item, so checks can say ``file:line``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from buildgate.errors import InputError
+
+MAX_YAML_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+
+
+class LineDict(dict):
+    """A dict that remembers where it and each of its keys stand in the file."""
+
+    line: int = 0
+    key_lines: dict
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LineList(list):
+    """A list that remembers where it and each of its items stand in the file."""
+
+    line: int = 0
+    item_lines: list
+
+    def line_of(self, index: int) -> int:
+        try:
+            return self.item_lines[index]
+        except (IndexError, AttributeError):
+            return self.line
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and line-tracking containers."""
+
+    _nodes = 0
+
+
+# YAML 1.2 core schema booleans only: drop the 1.1 yes/no/on/off resolver and add true/false.
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _count(loader: _Loader) -> None:
+    loader._nodes += 1
+    if loader._nodes > MAX_NODES:
+        raise yaml.YAMLError(f"document has more than {MAX_NODES} nodes (alias bomb or huge file)")
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    _count(loader)
+    loader.flatten_mapping(node)
+    out = LineDict()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found an unhashable mapping key", key_node.start_mark
+            ) from None
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    _count(loader)
+    out = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One parsed YAML file: ``data`` is the first document, ``documents`` all of them."""
+
+    path: str
+    documents: tuple[Any, ...]
+
+    @property
+    def data(self) -> Any:
+        return self.documents[0] if self.documents else None
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.path}:{line}" if line else self.path
+
+
+def decode_text(raw: bytes, path: str) -> str:
+    """Bytes to text, refusing binary files with a one-line reason."""
+    if b"\x00" in raw[:8192]:
+        raise InputError("binary file (contains NUL bytes), expected text", path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path) from None
+
+
+def parse_yaml(raw: bytes | str, path: str, max_bytes: int = MAX_YAML_BYTES) -> YamlDocument:
+    """Parse all documents of a YAML file; any problem is an :class:`InputError` at ``path:line``."""
+    size = len(raw)
+    if size > max_bytes:
+        raise InputError(f"file is {size} bytes, over the {max_bytes}-byte limit for YAML", path)
+    text = decode_text(raw, path) if isinstance(raw, bytes) else raw
+    loader = _Loader(text)
+    try:
+        docs = []
+        while loader.check_data():
+            docs.append(loader.get_data())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"{path}:{mark.line + 1}" if mark else path
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"invalid YAML: {problem}", line) from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise InputError(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", path) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(path, tuple(docs))
