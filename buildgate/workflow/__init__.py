@@ -1,0 +1,1 @@
+"""Workflow model, GitHub expressions, docker/metadata-action tags and W-checks."""
