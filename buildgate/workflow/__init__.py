@@ -1,1 +1,2 @@
-"""Workflow model, GitHub expressions, docker/metadata-action tags and W-checks."""
+"""The GitHub Actions workflow layer: model, expressions, docker/metadata-action tags, W-checks."""
+from __future__ import annotations
