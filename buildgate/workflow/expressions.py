@@ -492,7 +492,7 @@ class _Eval:
 
         if lname in STATUS_FUNCTIONS:
             arity(0, 0)
-            if self.status not in ("success", "failure", "cancelled"):
+            if self.status not in ("success", "failure", "cancelled", "skipped"):
                 raise self.undecidable(f"job status is {self.status!r}")
             return {
                 "success": self.status == "success",
@@ -618,7 +618,8 @@ def evaluate(expr: str, context: dict, *, where: str | None = None, status: str 
     ``context`` maps context names (``github``, ``inputs``, ``env``, ``needs``, ``steps``,
     ``matrix``...) to plain values; :class:`PartialDict` and :class:`Unknown` mark what isn't
     known. ``status`` is the job status the status functions see (``success`` by default: the
-    verdicts are about the run in which everything before succeeded). Numbers come back as
+    verdicts are about the run in which everything before succeeded; ``skipped`` when a needed
+    job was skipped, where ``success()`` and ``failure()`` are both false). Numbers come back as
     ``float``. Raises :class:`CannotDecide` (with ``where``) or :class:`ExpressionSyntaxError`.
     """
     if not isinstance(expr, str):

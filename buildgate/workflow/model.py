@@ -1,0 +1,971 @@
+"""A GitHub Actions workflow, parsed with line numbers, and what it does for a given event.
+
+:func:`load_workflow` parses a workflow file into :class:`Workflow` (cached per file content).
+The model is tolerant: anything malformed is recorded in :attr:`Workflow.problems` (W2 reports
+them) instead of raising, so the other checks can still say something precise.
+
+For an :class:`~buildgate.workflow.events.Event` (plus the paths a push or pull request
+changes) the model decides:
+
+- :meth:`Workflow.trigger` -- does the workflow run (event kind, branch/tag filters, path filters);
+- :meth:`Workflow.job_runs` -- does a job run (the ``needs`` chain and its ``if:``);
+- :meth:`Workflow.step_runs` -- does a step run (its ``if:``);
+- :meth:`Workflow.builds` / :meth:`Workflow.pushes` -- the image builds (docker/build-push-action,
+  ``docker buildx build``) and whether each one pushes.
+
+Every decision that rests on an expression evaluates it (:mod:`.expressions`); one that can't be
+decided raises :class:`CannotDecide` naming the expression and its ``file:line``.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from buildgate.errors import CannotDecide, InputError
+from buildgate.repo import Repo
+from buildgate.workflow import expressions as ex
+from buildgate.workflow.events import Event, _glob_regex, matches_filters
+from buildgate.yamlfile import LineDict, LineList, YamlDocument
+
+BRANCH_EVENTS = ("push", "pull_request", "pull_request_target")
+FILTER_KEYS = ("branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore")
+PERMISSION_SCOPES = (
+    "actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token",
+    "issues", "models", "packages", "pages", "pull-requests", "repository-projects",
+    "security-events", "statuses",
+)
+SKIP_MARKERS = ("[skip ci]", "[ci skip]", "[no ci]", "[skip actions]", "[actions skip]")
+MAX_MATRIX = 256
+
+
+def _line(node: Any, key: Any = None) -> int:
+    if key is not None and hasattr(node, "line_of"):
+        return node.line_of(key)
+    return getattr(node, "line", 0)
+
+
+def action_name(uses: str | None) -> str:
+    """``docker/build-push-action@v6`` -> ``docker/build-push-action`` (lower case)."""
+    if not uses or not isinstance(uses, str):
+        return ""
+    return uses.split("@", 1)[0].strip().lower()
+
+
+# ----------------------------------------------------------------------------- elements
+@dataclass
+class Trigger:
+    """One event of ``on:`` with its filters (``None`` = filter absent)."""
+
+    event: str
+    line: int
+    config: Mapping[str, Any]
+    branches: list[str] | None = None
+    branches_ignore: list[str] | None = None
+    tags: list[str] | None = None
+    tags_ignore: list[str] | None = None
+    paths: list[str] | None = None
+    paths_ignore: list[str] | None = None
+    types: list[str] | None = None
+
+
+@dataclass
+class Permissions:
+    """Token permissions as written (``None`` when the key is absent)."""
+
+    scopes: dict[str, str] | None
+    line: int
+    raw: Any = None
+
+    def level(self, scope: str) -> str | None:
+        """``write``/``read``/``none``, or None when nothing is declared (repository default)."""
+        if self.scopes is None:
+            return None
+        return self.scopes.get(scope, "none")
+
+
+@dataclass
+class Step:
+    index: int
+    job_id: str
+    line: int
+    raw: Mapping[str, Any]
+    id: str | None = None
+    name: str | None = None
+    uses: str | None = None
+    with_: Mapping[str, Any] = field(default_factory=dict)
+    run: str | None = None
+    env: Mapping[str, Any] = field(default_factory=dict)
+    if_: Any = None
+    path: str = ""
+
+    @property
+    def action(self) -> str:
+        return action_name(self.uses)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id or self.uses or f"step {self.index + 1}"
+
+    def where(self, key: str | None = None) -> str:
+        if key is not None and key in self.with_:
+            return f"{self.path}:{_line(self.with_, key)}"
+        if key is not None and key in self.raw:
+            return f"{self.path}:{_line(self.raw, key)}"
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
+class Job:
+    id: str
+    line: int
+    raw: Mapping[str, Any]
+    needs: list[str] = field(default_factory=list)
+    if_: Any = None
+    env: Mapping[str, Any] = field(default_factory=dict)
+    permissions: Permissions | None = None
+    steps: list[Step] = field(default_factory=list)
+    matrix: Any = None
+    uses: str | None = None
+    path: str = ""
+
+    def where(self, key: str | None = None) -> str:
+        return f"{self.path}:{_line(self.raw, key) if key else self.line}"
+
+
+@dataclass
+class Build:
+    """One image build: a step (in one matrix combination) that builds and maybe pushes."""
+
+    job: Job
+    step: Step
+    matrix: dict[str, Any]
+    kind: str  # "build-push-action" | "buildx" | "docker-build"
+    context: str | None  # as evaluated (default "." for run commands without one)
+    images: list[str]  # image names (no tag), evaluated for a push to the default branch
+    literal_tags: list[str] | None  # image:tag refs when not taken from metadata-action
+    meta_step: Step | None  # the docker/metadata-action step the tags come from
+    command: list[str] | None = None  # the shell words for run builds
+    shell_conditional: bool = False
+
+    @property
+    def where(self) -> str:
+        return self.step.where()
+
+    def describe(self) -> str:
+        combo = f" [{', '.join(f'{k}={v}' for k, v in self.matrix.items())}]" if self.matrix else ""
+        return f"job {self.job.id} step '{self.step.label}'{combo}"
+
+
+@dataclass
+class Decision:
+    ok: bool
+    reason: str
+    where: str | None = None
+
+
+# ----------------------------------------------------------------------------- helpers
+def _str_list(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return None
+
+
+def path_filter_passes(paths: list[str] | None, ignore: list[str] | None, changed: Iterable[str]) -> bool:
+    """GitHub's ``paths``/``paths-ignore``: run when one changed file is included / not ignored."""
+    changed = list(changed)
+    if paths is not None:
+        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in paths]
+        for f in changed:
+            inc = False
+            for neg, rx in regs:
+                if rx.match(f):
+                    inc = not neg
+            if inc:
+                return True
+        return False
+    if ignore is not None:
+        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in ignore]
+        for f in changed:
+            ign = False
+            for neg, rx in regs:
+                if rx.match(f):
+                    ign = not neg
+            if not ign:
+                return True
+        return False
+    return True
+
+
+def has_skip_marker(message: str) -> str | None:
+    low = message.lower()
+    for m in SKIP_MARKERS:
+        if m in low:
+            return m
+    return None
+
+
+def expand_matrix(matrix: Any, where: str, context: dict) -> list[dict[str, Any]]:
+    """The combinations of a simple ``strategy.matrix`` (lists, include, exclude)."""
+    if matrix is None:
+        return [{}]
+    if isinstance(matrix, str):
+        value = ex.evaluate(matrix, context, where=where)
+        if not isinstance(value, dict):
+            raise CannotDecide(f"matrix {matrix!r} does not evaluate to a mapping", where)
+        matrix = value
+    if not isinstance(matrix, Mapping):
+        raise CannotDecide(f"matrix of type {type(matrix).__name__} is not supported", where)
+    axes: list[tuple[str, list[Any]]] = []
+    for key, values in matrix.items():
+        if key in ("include", "exclude"):
+            continue
+        if isinstance(values, str) and ex.is_template(values):
+            values = ex.evaluate(values, context, where=where)
+        if not isinstance(values, list):
+            raise CannotDecide(f"matrix axis {key!r} is not a list", where)
+        axes.append((str(key), list(values)))
+    combos = [dict(zip([k for k, _ in axes], vals)) for vals in itertools.product(*[v for _, v in axes])] if axes else []
+    if len(combos) > MAX_MATRIX:
+        raise CannotDecide(f"matrix has {len(combos)} combinations (over {MAX_MATRIX})", where)
+    excl = matrix.get("exclude") or []
+    if not isinstance(excl, list):
+        raise CannotDecide("matrix exclude is not a list", where)
+    for e in excl:
+        if isinstance(e, Mapping):
+            combos = [c for c in combos if not all(c.get(k) == v for k, v in e.items())]
+    incl = matrix.get("include") or []
+    if isinstance(incl, str):
+        raise CannotDecide(f"matrix include {incl!r} is an expression", where)
+    originals = [dict(c) for c in combos]
+    for inc in incl:
+        if not isinstance(inc, Mapping):
+            continue
+        placed = False
+        for orig, combo in zip(originals, combos):
+            if all(orig.get(k, v) == v for k, v in inc.items() if k in orig):
+                combo.update({k: v for k, v in inc.items()})
+                placed = True
+        if not placed:
+            combos.append(dict(inc))
+            originals.append(dict(inc))
+    return combos or [{}]
+
+
+# ----------------------------------------------------------------------------- shell
+_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+)(?::(\d+))?)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_OPENERS = {"if": "fi", "case": "esac", "for": "done", "while": "done", "until": "done", "select": "done"}
+
+
+@dataclass
+class ShellCommand:
+    words: list[str]
+    line: int  # 1-based line inside the script
+    conditional: bool  # inside if/case/loop, or after && / ||
+
+
+def shell_commands(script: str, env: Mapping[str, str] | None = None) -> list[ShellCommand]:
+    """Simple commands of a ``run:`` script, with variables expanded where known.
+
+    A deliberately small reader (no full shell grammar): joins ``\\`` continuations, splits on
+    ``;``, ``&&``, ``||``, ``|`` and newlines, tracks if/case/loop nesting, and expands
+    ``$VAR``/``${VAR}``/``${VAR:o:n}`` from ``env`` and earlier plain assignments. Unknown
+    variables stay as written.
+    """
+    known = dict(env or {})
+    out: list[ShellCommand] = []
+    depth = 0
+    joined: list[tuple[int, str]] = []
+    buf, start = "", 1
+    for n, raw in enumerate(script.splitlines(), 1):
+        if not buf:
+            start = n
+        if raw.rstrip().endswith("\\"):
+            buf += raw.rstrip()[:-1] + " "
+            continue
+        buf += raw
+        joined.append((start, buf))
+        buf = ""
+    if buf:
+        joined.append((start, buf))
+    for lineno, text in joined:
+        try:
+            lex = shlex.shlex(text, posix=True, punctuation_chars=";&|()")
+            lex.whitespace_split = True
+            lex.commenters = "#"
+            tokens = list(lex)
+        except ValueError:
+            tokens = text.split()
+        segs: list[tuple[list[str], bool]] = []
+        cur: list[str] = []
+        chained = False
+        for t in tokens:
+            if t in (";", "&&", "||", "|", "&", "(", ")", ";;"):
+                if cur:
+                    segs.append((cur, chained))
+                chained = t in ("&&", "||") or (chained and t == "|")
+                cur = []
+            else:
+                cur.append(t)
+        if cur:
+            segs.append((cur, chained))
+        for words, chained_here in segs:
+            first = words[0]
+            if first in _OPENERS:
+                depth += 1
+                words = words[1:]
+            elif first in ("fi", "esac", "done"):
+                depth = max(0, depth - 1)
+                continue
+            elif first in ("then", "else", "elif", "do"):
+                words = words[1:]
+            if not words:
+                continue
+            if first in ("if", "elif", "while", "until"):
+                # the condition itself runs unconditionally enough; keep it but mark conditional
+                pass
+            expanded = [_expand(w, known) for w in words]
+            m = _ASSIGN.match(expanded[0]) if len(expanded) == 1 or expanded[0].startswith("export") is False else None
+            if expanded[0] == "export" and len(expanded) > 1:
+                m = _ASSIGN.match(expanded[1])
+            if m and (len(expanded) == 1 or expanded[0] == "export"):
+                known[m.group(1)] = m.group(2)
+                continue
+            out.append(ShellCommand(expanded, lineno, depth > 0 or chained_here))
+    return out
+
+
+def _expand(word: str, env: Mapping[str, str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(4)
+        if name not in env:
+            return m.group(0)
+        val = str(env[name])
+        if m.group(2) is not None:
+            off = int(m.group(2))
+            val = val[off:off + int(m.group(3))] if m.group(3) is not None else val[off:]
+        return val
+
+    return _VAR.sub(sub, word)
+
+
+def _docker_args(words: list[str]) -> tuple[str, list[str]] | None:
+    """``docker [buildx] build|push ARGS`` -> (verb, args); None for anything else."""
+    if not words or words[0].rsplit("/", 1)[-1] not in ("docker", "podman"):
+        return None
+    rest = [w for w in words[1:]]
+    while rest and rest[0].startswith("-"):  # global options like --debug
+        rest = rest[1:]
+    if len(rest) >= 2 and rest[0] == "buildx" and rest[1] in ("build", "b"):
+        return "buildx", rest[2:]
+    if rest and rest[0] in ("build", "image") and (rest[0] == "build" or (len(rest) > 1 and rest[1] == "build")):
+        return "build", rest[1:] if rest[0] == "build" else rest[2:]
+    if rest and rest[0] == "push" or (len(rest) > 1 and rest[0] == "image" and rest[1] == "push"):
+        return "push", rest[1:] if rest[0] == "push" else rest[2:]
+    return None
+
+
+_VALUE_OPTS = {
+    "-t", "--tag", "-f", "--file", "--platform", "--build-arg", "--cache-from", "--cache-to",
+    "-o", "--output", "--label", "--target", "--secret", "--ssh", "--attest", "--sbom",
+    "--provenance", "--builder", "--progress", "--network", "--iidfile", "--metadata-file",
+    "--add-host", "--annotation", "--build-context", "--cgroup-parent", "--shm-size", "--ulimit",
+    "--allow", "--call", "--load", "--push",
+}
+_FLAG_OPTS = {"--push", "--load", "--pull", "--no-cache", "-q", "--quiet", "--rm", "--check"}
+
+
+def parse_build_args(args: list[str]) -> dict[str, Any]:
+    """Options of ``docker buildx build`` as a dict of lists, plus the positional context."""
+    opts: dict[str, list[str]] = {}
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--") and "=" in a:
+            k, v = a.split("=", 1)
+            opts.setdefault(k, []).append(v)
+        elif a in _FLAG_OPTS:
+            opts.setdefault(a, []).append("true")
+        elif a in _VALUE_OPTS or (a.startswith("--") and i + 1 < len(args) and not args[i + 1].startswith("-")
+                                  and a not in _FLAG_OPTS and a not in ("--sbom", "--provenance")):
+            if i + 1 < len(args):
+                opts.setdefault(a, []).append(args[i + 1])
+                i += 1
+        elif a.startswith("-t") and len(a) > 2:
+            opts.setdefault("-t", []).append(a[2:])
+        elif a.startswith("-"):
+            opts.setdefault(a, []).append("true")
+        else:
+            positional.append(a)
+        i += 1
+    opts["_positional"] = positional
+    return opts
+
+
+def output_pushes(outputs: Iterable[str]) -> bool:
+    """Whether buildx ``--output``/``outputs:`` entries push to a registry."""
+    for o in outputs:
+        attrs = dict(kv.split("=", 1) if "=" in kv else ("type", kv) for kv in str(o).split(","))
+        typ = attrs.get("type", "").strip()
+        if typ == "registry":
+            return True
+        if typ == "image" and attrs.get("push", "false").strip().lower() == "true":
+            return True
+    return False
+
+
+def _strip_tag(ref: str) -> str:
+    """``ghcr.io/a/b:tag`` -> ``ghcr.io/a/b`` (keeps a registry port, drops a digest)."""
+    ref = ref.split("@", 1)[0]
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    return ref[:colon] if colon > slash else ref
+
+
+def parse_images_input(value: Any) -> list[tuple[str, Any]]:
+    """docker/metadata-action ``images:`` -> [(name, enable)], newline or comma separated."""
+    if value is None:
+        return []
+    text = value if isinstance(value, str) else "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "name=" in line:
+            attrs = dict(kv.split("=", 1) for kv in line.split(",") if "=" in kv)
+            if "name" in attrs:
+                out.append((attrs["name"].strip(), attrs.get("enable", "true").strip()))
+            continue
+        for part in line.split(","):
+            if part.strip():
+                out.append((part.strip(), "true"))
+    return out
+
+
+def _csv_lines(value: Any) -> list[str]:
+    """``tags:``/``cache-from:`` style inputs: newline- (or comma-) separated entries."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = ex.to_str(value)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines
+
+
+# ----------------------------------------------------------------------------- workflow
+class Workflow:
+    """A parsed workflow file."""
+
+    def __init__(self, doc: YamlDocument, repository: str = "ardenone/moltbook-org") -> None:
+        self.doc = doc
+        self.path = doc.path
+        self.repository = repository
+        self.problems: list[tuple[str, str]] = []  # (message, where)
+        self.raw: Any = doc.data
+        self.name: str | None = None
+        self.triggers: dict[str, Trigger] = {}
+        self.on_line = 0
+        self.env: Mapping[str, Any] = {}
+        self.permissions = Permissions(None, 0)
+        self.jobs: dict[str, Job] = {}
+        self._job_cache: dict[tuple, Decision] = {}
+        self._parse()
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.path}:{line}" if line else self.path
+
+    def problem(self, msg: str, line: int | None = None) -> None:
+        self.problems.append((msg, self.where(line)))
+
+    # -- parsing -----------------------------------------------------------------------------
+    def _parse(self) -> None:
+        data = self.raw
+        if len(self.doc.documents) > 1:
+            self.problem(f"file holds {len(self.doc.documents)} YAML documents; a workflow is one")
+        if not isinstance(data, Mapping):
+            self.problem(f"expected a mapping at the top level, found {type(data).__name__}", 1)
+            return
+        self.name = data.get("name") if isinstance(data.get("name"), str) else None
+        on_key: Any = None
+        for k in ("on", True):
+            if k in data:
+                on_key = k
+                break
+        if on_key is None:
+            self.problem("no `on:` key (the workflow never triggers)", 1)
+        else:
+            self.on_line = _line(data, on_key)
+            self._parse_on(data[on_key])
+        env = data.get("env")
+        if isinstance(env, Mapping):
+            self.env = env
+        elif env is not None:
+            self.problem("`env:` must be a mapping", _line(data, "env"))
+        if "permissions" in data:
+            self.permissions = self._parse_permissions(data["permissions"], _line(data, "permissions"))
+        jobs = data.get("jobs")
+        if not isinstance(jobs, Mapping) or not jobs:
+            self.problem("no jobs (`jobs:` must be a non-empty mapping)", _line(data, "jobs") if "jobs" in data else 1)
+            return
+        for jid, jraw in jobs.items():
+            line = _line(jobs, jid)
+            if not isinstance(jid, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", str(jid)):
+                self.problem(f"invalid job id {jid!r}", line)
+            if not isinstance(jraw, Mapping):
+                self.problem(f"job {jid!r} must be a mapping", line)
+                continue
+            self.jobs[str(jid)] = self._parse_job(str(jid), jraw, line)
+        self._check_needs()
+
+    def _parse_on(self, on: Any) -> None:
+        if isinstance(on, str):
+            self.triggers[on] = Trigger(on, self.on_line, {})
+            return
+        if isinstance(on, list):
+            for i, ev in enumerate(on):
+                if not isinstance(ev, str):
+                    self.problem(f"`on:` list item {ev!r} is not an event name", _line(on, i) if isinstance(on, LineList) else self.on_line)
+                    continue
+                self.triggers[ev] = Trigger(ev, on.line_of(i) if isinstance(on, LineList) else self.on_line, {})
+            return
+        if not isinstance(on, Mapping):
+            self.problem(f"`on:` must be a string, list or mapping, found {type(on).__name__}", self.on_line)
+            return
+        for ev, cfg in on.items():
+            line = _line(on, ev)
+            ev = str(ev)
+            if cfg is None:
+                cfg = {}
+            if not isinstance(cfg, Mapping):
+                if ev == "schedule" and isinstance(cfg, list):
+                    self.triggers[ev] = Trigger(ev, line, {"schedule": cfg})
+                    continue
+                self.problem(f"trigger {ev!r} must be a mapping or empty", line)
+                continue
+            trig = Trigger(ev, line, cfg)
+            for key in FILTER_KEYS:
+                if key in cfg:
+                    vals = _str_list(cfg[key])
+                    if vals is None:
+                        self.problem(f"{ev}.{key} must be a list of patterns", _line(cfg, key))
+                    setattr(trig, key.replace("-", "_"), vals)
+            for a, b in (("branches", "branches-ignore"), ("tags", "tags-ignore"), ("paths", "paths-ignore")):
+                if a in cfg and b in cfg:
+                    self.problem(f"{ev} uses both {a} and {b} (GitHub rejects this)", _line(cfg, b))
+            if "types" in cfg:
+                trig.types = _str_list(cfg["types"])
+            self.triggers[ev] = trig
+
+    def _parse_permissions(self, raw: Any, line: int) -> Permissions:
+        if raw == "write-all":
+            return Permissions({s: "write" for s in PERMISSION_SCOPES}, line, raw)
+        if raw == "read-all":
+            return Permissions({s: "read" for s in PERMISSION_SCOPES}, line, raw)
+        if raw is None or (isinstance(raw, Mapping) and not raw):
+            return Permissions({}, line, raw)
+        if isinstance(raw, Mapping):
+            scopes = {}
+            for k, v in raw.items():
+                if v not in ("read", "write", "none"):
+                    self.problem(f"permission {k}: {v!r} must be read, write or none", _line(raw, k))
+                    continue
+                scopes[str(k)] = str(v)
+            return Permissions(scopes, line, raw)
+        self.problem(f"permissions {raw!r} must be read-all, write-all or a mapping", line)
+        return Permissions({}, line, raw)
+
+    def _parse_job(self, jid: str, raw: Mapping[str, Any], line: int) -> Job:
+        job = Job(jid, line, raw, path=self.path)
+        needs = raw.get("needs")
+        if isinstance(needs, str):
+            job.needs = [needs]
+        elif isinstance(needs, list):
+            job.needs = [str(n) for n in needs]
+        elif needs is not None:
+            self.problem(f"job {jid}: `needs` must be a job id or a list", _line(raw, "needs"))
+        job.if_ = raw.get("if")
+        env = raw.get("env")
+        job.env = env if isinstance(env, Mapping) else {}
+        if "permissions" in raw:
+            job.permissions = self._parse_permissions(raw["permissions"], _line(raw, "permissions"))
+        strategy = raw.get("strategy")
+        if isinstance(strategy, Mapping):
+            job.matrix = strategy.get("matrix")
+        job.uses = raw.get("uses") if isinstance(raw.get("uses"), str) else None
+        steps = raw.get("steps")
+        if steps is None and job.uses is None:
+            self.problem(f"job {jid} has neither steps nor uses", line)
+        if steps is not None and not isinstance(steps, list):
+            self.problem(f"job {jid}: `steps` must be a list", _line(raw, "steps"))
+            steps = []
+        ids: set[str] = set()
+        for i, sraw in enumerate(steps or []):
+            sline = steps.line_of(i) if isinstance(steps, LineList) else line
+            if not isinstance(sraw, Mapping):
+                self.problem(f"job {jid} step {i + 1} must be a mapping", sline)
+                continue
+            step = Step(i, jid, _line(sraw) or sline, sraw, path=self.path)
+            step.id = str(sraw["id"]) if sraw.get("id") is not None else None
+            step.name = str(sraw["name"]) if sraw.get("name") is not None else None
+            step.uses = sraw.get("uses") if isinstance(sraw.get("uses"), str) else None
+            step.run = sraw.get("run") if isinstance(sraw.get("run"), str) else None
+            w = sraw.get("with")
+            step.with_ = w if isinstance(w, Mapping) else {}
+            e = sraw.get("env")
+            step.env = e if isinstance(e, Mapping) else {}
+            step.if_ = sraw.get("if")
+            if (step.uses is None) == (step.run is None):
+                self.problem(f"job {jid} step {i + 1} must have exactly one of uses/run", step.line)
+            if step.id:
+                if step.id in ids:
+                    self.problem(f"job {jid}: duplicate step id {step.id!r}", step.line)
+                ids.add(step.id)
+            job.steps.append(step)
+        return job
+
+    def _check_needs(self) -> None:
+        for job in self.jobs.values():
+            for n in job.needs:
+                if n not in self.jobs:
+                    self.problem(f"job {job.id} needs unknown job {n!r}", _line(job.raw, "needs"))
+        # cycles (depth-first search)
+        state: dict[str, int] = {}
+
+        def visit(jid: str, chain: list[str]) -> None:
+            state[jid] = 1
+            for n in self.jobs[jid].needs:
+                if n not in self.jobs:
+                    continue
+                if state.get(n) == 1:
+                    cyc = chain[chain.index(n):] + [n] if n in chain else [jid, n]
+                    self.problem(f"jobs need each other in a cycle: {' -> '.join(cyc)}", _line(self.jobs[jid].raw, "needs"))
+                elif state.get(n) is None:
+                    visit(n, chain + [n])
+            state[jid] = 2
+
+        for jid in self.jobs:
+            if jid not in state:
+                visit(jid, [jid])
+
+    # -- contexts ----------------------------------------------------------------------------
+    def github(self, event: Event) -> ex.PartialDict:
+        ctx = event.github_context()
+        owner = self.repository.split("/", 1)[0]
+        ctx.update(repository=self.repository, repository_owner=owner, workflow=self.name or self.path,
+                   server_url="https://github.com", api_url="https://api.github.com",
+                   token=ex.Unknown("github.token"), actor=ex.Unknown("github.actor"),
+                   run_id=ex.Unknown("github.run_id"), run_number=ex.Unknown("github.run_number"),
+                   run_attempt=ex.Unknown("github.run_attempt"))
+        ctx["event"]["repository"].update(full_name=self.repository, name=self.repository.split("/")[-1])
+        return _partial(ctx, "github")
+
+    def base_context(self, event: Event) -> dict[str, Any]:
+        """``github`` and ``inputs`` for ``event`` (dispatch inputs get their declared defaults)."""
+        inputs: dict[str, Any] = {}
+        if event.name == "workflow_dispatch":
+            spec = self.triggers.get("workflow_dispatch")
+            decl = spec.config.get("inputs") if spec else None
+            if isinstance(decl, Mapping):
+                for k, v in decl.items():
+                    typ = v.get("type") if isinstance(v, Mapping) else None
+                    default = v.get("default") if isinstance(v, Mapping) else None
+                    val = event.inputs.get(str(k), default)
+                    if typ == "boolean" and isinstance(val, str):
+                        val = val.lower() == "true"
+                    elif typ == "number" and isinstance(val, str):
+                        val = ex.to_num(val)
+                    inputs[str(k)] = "" if val is None and typ in (None, "string", "choice", "environment") else val
+            for k, v in event.inputs.items():
+                inputs.setdefault(k, v)
+        return {"github": self.github(event), "inputs": inputs}
+
+    def env_context(self, event: Event, *layers: Mapping[str, Any], extra: dict | None = None) -> dict[str, Any]:
+        """``env`` built from layers (workflow, job, step), each value interpolated or Unknown."""
+        ctx = dict(self.base_context(event))
+        ctx.update(extra or {})
+        env: dict[str, Any] = {}
+        for layer in layers:
+            for k, v in (layer or {}).items():
+                try:
+                    val = ex.interpolate(v, {**ctx, "env": dict(env)})
+                    env[str(k)] = ex.to_str(val) if not isinstance(val, ex.Unknown) else val
+                except CannotDecide as exc:
+                    env[str(k)] = ex.Unknown(f"env {k}: {exc.reason}")
+                except InputError as exc:
+                    env[str(k)] = ex.Unknown(f"env {k}: {exc.reason}")
+        return env
+
+    def shell_env(self, event: Event, job: Job, step: Step, matrix: dict | None = None) -> dict[str, str]:
+        """Environment a ``run:`` script sees: the runner's GITHUB_* variables plus env layers."""
+        out = {
+            "GITHUB_SHA": event.sha, "GITHUB_REF": event.ref, "GITHUB_REF_NAME": event.ref_name,
+            "GITHUB_REF_TYPE": event.ref_type, "GITHUB_EVENT_NAME": event.name,
+            "GITHUB_REPOSITORY": self.repository, "GITHUB_REPOSITORY_OWNER": self.repository.split("/")[0],
+            "GITHUB_HEAD_REF": event.head_ref, "GITHUB_BASE_REF": event.base_ref,
+        }
+        env = self.env_context(event, self.env, job.env, step.env, extra={"matrix": matrix or {}})
+        out.update({k: v for k, v in env.items() if isinstance(v, str)})
+        return out
+
+    def step_context(self, event: Event, job: Job, step: Step, matrix: dict | None = None,
+                     include_step_env: bool = True) -> dict[str, Any]:
+        ctx = self.base_context(event)
+        ctx["matrix"] = dict(matrix or {})
+        layers = [self.env, job.env] + ([step.env] if include_step_env else [])
+        ctx["env"] = self.env_context(event, *layers, extra={"matrix": ctx["matrix"]})
+        ctx["needs"] = {n: {"result": "success", "outputs": ex.PartialDict(name=f"needs.{n}.outputs")} for n in job.needs}
+        steps_ctx = ex.PartialDict(name="steps")
+        for prev in job.steps[: step.index]:
+            if prev.id:
+                steps_ctx[prev.id] = {"outcome": "success", "conclusion": "success",
+                                      "outputs": ex.PartialDict(name=f"steps.{prev.id}.outputs")}
+        ctx["steps"] = steps_ctx
+        ctx["job"] = ex.PartialDict({"status": "success"}, name="job")
+        ctx["runner"] = ex.PartialDict({"os": "Linux", "arch": "X64"}, name="runner")
+        ctx["strategy"] = ex.PartialDict(name="strategy")
+        return ctx
+
+    # -- decisions ---------------------------------------------------------------------------
+    def trigger(self, event: Event, changed: Iterable[str] | None = None, message: str = "") -> Decision:
+        """Does ``event`` (with ``changed`` paths and head commit ``message``) start this workflow?"""
+        trig = self.triggers.get(event.name)
+        if trig is None:
+            listed = ", ".join(self.triggers) or "nothing"
+            return Decision(False, f"`on:` has no {event.name} (triggers: {listed})", self.where(self.on_line))
+        where = self.where(trig.line)
+        if event.name in BRANCH_EVENTS and message and has_skip_marker(message):
+            return Decision(False, f"commit message holds {has_skip_marker(message)}", where)
+        if event.name == "push":
+            has_b = trig.branches is not None or trig.branches_ignore is not None
+            has_t = trig.tags is not None or trig.tags_ignore is not None
+            if event.is_tag:
+                if has_b and not has_t:
+                    return Decision(False, "push filters name only branches, so tag pushes don't trigger", where)
+                if not matches_filters(event.tag or "", trig.tags, trig.tags_ignore):
+                    return Decision(False, f"tag {event.tag!r} is filtered out by tags {trig.tags or trig.tags_ignore}", where)
+                return Decision(True, f"push of tag {event.tag} matches", where)
+            if has_t and not has_b:
+                return Decision(False, "push filters name only tags, so branch pushes don't trigger", where)
+            if not matches_filters(event.branch or "", trig.branches, trig.branches_ignore):
+                shown = trig.branches if trig.branches is not None else trig.branches_ignore
+                kind = "branches" if trig.branches is not None else "branches-ignore"
+                return Decision(False, f"branch {event.branch!r} is filtered out by {kind} {list(shown or [])}",
+                                self.where(_line(trig.config, kind)))
+        elif event.name in ("pull_request", "pull_request_target"):
+            if not matches_filters(event.base_ref, trig.branches, trig.branches_ignore):
+                shown = trig.branches if trig.branches is not None else trig.branches_ignore
+                kind = "branches" if trig.branches is not None else "branches-ignore"
+                return Decision(False, f"base branch {event.base_ref!r} is filtered out by {kind} {list(shown or [])}",
+                                self.where(_line(trig.config, kind)))
+            if trig.types is not None and not {"opened", "synchronize", "reopened"} & set(trig.types):
+                return Decision(False, f"types {trig.types} exclude opened/synchronize", self.where(_line(trig.config, "types")))
+        if event.name in BRANCH_EVENTS and (trig.paths is not None or trig.paths_ignore is not None):
+            if changed is None:
+                raise CannotDecide(f"{event.name} has path filters; the changed paths are not known", where)
+            changed = list(changed)
+            if not path_filter_passes(trig.paths, trig.paths_ignore, changed):
+                kind = "paths" if trig.paths is not None else "paths-ignore"
+                return Decision(False, f"no changed path ({', '.join(changed) or 'none'}) passes {kind} "
+                                       f"{list(trig.paths if trig.paths is not None else trig.paths_ignore or [])}",
+                                self.where(_line(trig.config, kind)))
+        return Decision(True, f"{event.describe()} triggers", where)
+
+    def job_runs(self, job_id: str, event: Event) -> Decision:
+        """Does the job run for ``event`` (given the workflow runs)? Follows ``needs`` and ``if:``."""
+        key = (job_id, _event_key(event))
+        if key in self._job_cache:
+            return self._job_cache[key]
+        self._job_cache[key] = Decision(False, "cycle in needs")  # guards against cycles
+        job = self.jobs[job_id]
+        results: dict[str, dict[str, Any]] = {}
+        status = "success"
+        for n in job.needs:
+            if n not in self.jobs:
+                raise CannotDecide(f"job {job_id} needs unknown job {n!r}", job.where("needs"))
+            d = self.job_runs(n, event)
+            results[n] = {"result": "success" if d.ok else "skipped",
+                          "outputs": ex.PartialDict(name=f"needs.{n}.outputs")}
+            if not d.ok:
+                status = "skipped"
+        ctx = self.base_context(event)
+        ctx["needs"] = results
+        where = job.where("if") if "if" in job.raw else job.where()
+        if job.if_ is None:
+            if status != "success":
+                skipped = [n for n, r in results.items() if r["result"] != "success"]
+                dec = Decision(False, f"needs {', '.join(skipped)}, which did not run", job.where("needs"))
+            else:
+                dec = Decision(True, "no if:", where)
+        else:
+            # a skipped need makes success() false; failure() stays false (nothing failed)
+            ok = ex.evaluate_condition(job.if_, ctx, where=where, status=status)
+            dec = Decision(ok, f"if: {job.if_} is {str(ok).lower()} for {event.describe()}", where)
+        self._job_cache[key] = dec
+        return dec
+
+    def step_runs(self, job: Job, step: Step, event: Event, matrix: dict | None = None) -> Decision:
+        where = step.where("if") if "if" in step.raw else step.where()
+        if step.if_ is None:
+            return Decision(True, "no if:", where)
+        ctx = self.step_context(event, job, step, matrix, include_step_env=False)
+        ok = ex.evaluate_condition(step.if_, ctx, where=where)
+        return Decision(ok, f"if: {step.if_} is {str(ok).lower()} for {event.describe()}", where)
+
+    def step_input(self, job: Job, step: Step, key: str, event: Event, matrix: dict | None = None) -> Any:
+        """A ``with:`` input of ``step`` evaluated for ``event`` (None when absent)."""
+        if key not in step.with_:
+            return None
+        ctx = self.step_context(event, job, step, matrix)
+        return ex.interpolate(step.with_[key], ctx, where=step.where(key))
+
+    def matrices(self, job: Job, event: Event) -> list[dict[str, Any]]:
+        raw = job.raw.get("strategy")
+        where = job.where("strategy")
+        return expand_matrix(job.matrix, where, self.base_context(event)) if isinstance(raw, Mapping) else [{}]
+
+    def steps_by_action(self, action: str) -> list[tuple[Job, Step]]:
+        return [(j, s) for j in self.jobs.values() for s in j.steps if s.action == action]
+
+    def effective_permissions(self, job: Job) -> Permissions:
+        """Job permissions replace workflow permissions entirely."""
+        return job.permissions if job.permissions is not None else self.permissions
+
+    # -- builds ------------------------------------------------------------------------------
+    def builds(self, event: Event) -> list[Build]:
+        """Every image build in the workflow, with names evaluated for ``event``."""
+        out: list[Build] = []
+        for job in self.jobs.values():
+            for matrix in self.matrices(job, event):
+                for step in job.steps:
+                    if step.action == "docker/build-push-action":
+                        out.append(self._action_build(job, step, matrix, event))
+                    elif step.run and re.search(r"\b(docker|podman)\b", step.run):
+                        out.extend(self._run_builds(job, step, matrix, event))
+        return out
+
+    def _meta_for(self, job: Job, step: Step, tags_value: Any) -> Step | None:
+        refs = set()
+        for e in ex.expressions_in(tags_value) if isinstance(tags_value, str) else []:
+            m = re.match(r"^steps\.([A-Za-z0-9_-]+)\.outputs\.(tags|json)\b", e.replace("['", ".").replace("']", ""))
+            if m:
+                refs.add(m.group(1))
+        for s in job.steps[: step.index]:
+            if s.id in refs and s.action == "docker/metadata-action":
+                return s
+        return None
+
+    def _action_build(self, job: Job, step: Step, matrix: dict, event: Event) -> Build:
+        ctx_val = self.step_input(job, step, "context", event, matrix)
+        context = ex.to_str(ctx_val) if ctx_val is not None else None  # None: the git context
+        tags_raw = step.with_.get("tags")
+        meta = self._meta_for(job, step, tags_raw)
+        images: list[str] = []
+        literal: list[str] | None = None
+        if meta is not None:
+            imgs = self.step_input(job, meta, "images", event, matrix)
+            images = [name for name, _en in parse_images_input(imgs)]
+        elif tags_raw is not None:
+            tags = self.step_input(job, step, "tags", event, matrix)
+            literal = [t for line in _csv_lines(tags) for t in line.split(",") if t.strip()]
+            literal = [t.strip() for t in literal]
+            images = sorted({_strip_tag(t) for t in literal})
+        return Build(job, step, dict(matrix), "build-push-action", context, images, literal, meta)
+
+    def _run_builds(self, job: Job, step: Step, matrix: dict, event: Event) -> list[Build]:
+        ctx = self.step_context(event, job, step, matrix)
+        script = ex.interpolate(step.run, ctx, where=step.where("run"))
+        script = ex.to_str(script)
+        env = self.shell_env(event, job, step, matrix)
+        out = []
+        cmds = shell_commands(script, env)
+        pushed = [c for c in cmds if (_docker_args(c.words) or ("", []))[0] == "push"]
+        for c in cmds:
+            parsed = _docker_args(c.words)
+            if parsed is None or parsed[0] == "push":
+                continue
+            verb, args = parsed
+            opts = parse_build_args(args)
+            tags = opts.get("-t", []) + opts.get("--tag", [])
+            pos = opts["_positional"]
+            images = sorted({_strip_tag(t) for t in tags})
+            b = Build(job, step, dict(matrix), "buildx" if verb == "buildx" else "docker-build",
+                      pos[-1] if pos else None, images, tags, None, command=c.words,
+                      shell_conditional=c.conditional)
+            b._pushed_by = [p for p in pushed if any(_strip_tag(w) in images for w in p.words[2:])]  # type: ignore[attr-defined]
+            out.append(b)
+        return out
+
+    def build_pushes(self, build: Build, event: Event) -> Decision:
+        """Does this build push for ``event``, assuming its job and step run?"""
+        step = build.step
+        if build.kind == "build-push-action":
+            push = self.step_input(build.job, step, "push", event, build.matrix)
+            outputs = self.step_input(build.job, step, "outputs", event, build.matrix)
+            where = step.where("push") if "push" in step.with_ else step.where()
+            if outputs is not None and output_pushes(_csv_lines(outputs)):
+                return Decision(True, f"outputs {ex.to_str(outputs).strip()!r} push", step.where("outputs"))
+            if push is None:
+                return Decision(False, "push: not set (defaults to false)", where)
+            val = push if isinstance(push, bool) else ex.to_str(push).strip().lower() == "true"
+            return Decision(bool(val), f"push: {step.with_.get('push')} is {str(bool(val)).lower()} for {event.describe()}", where)
+        words = build.command or []
+        opts = parse_build_args((_docker_args(words) or ("", []))[1])
+        where = step.where("run")
+        pushes = "--push" in opts or output_pushes(opts.get("--output", []) + opts.get("-o", []))
+        conditional = build.shell_conditional
+        later = getattr(build, "_pushed_by", [])
+        if later:
+            pushes = True
+            conditional = conditional or any(p.conditional for p in later)
+        if pushes and conditional:
+            raise CannotDecide("the push in this run: step is guarded by shell logic (if/case/&&), which is not evaluated", where)
+        return Decision(pushes, f"{' '.join(words[:3])} {'pushes' if pushes else 'does not push'}", where)
+
+    def pushes(self, build: Build, event: Event, changed: Iterable[str] | None = None) -> Decision:
+        """The whole chain for ``event``: workflow triggers, job runs, step runs, build pushes."""
+        t = self.trigger(event, changed)
+        if not t.ok:
+            return Decision(False, f"workflow does not run: {t.reason}", t.where)
+        j = self.job_runs(build.job.id, event)
+        if not j.ok:
+            return Decision(False, f"job {build.job.id} does not run: {j.reason}", j.where)
+        s = self.step_runs(build.job, build.step, event, build.matrix)
+        if not s.ok:
+            return Decision(False, f"step '{build.step.label}' does not run: {s.reason}", s.where)
+        return self.build_pushes(build, event)
+
+
+def _event_key(event: Event) -> tuple:
+    return (event.name, event.ref, event.sha, event.base_ref, event.head_ref, tuple(sorted(event.inputs.items())))
+
+
+def _partial(value: Any, name: str) -> Any:
+    if isinstance(value, dict) and not isinstance(value, ex.PartialDict):
+        return ex.PartialDict({k: _partial(v, f"{name}.{k}") for k, v in value.items()}, name=name)
+    return value
+
+
+_WF_CACHE: dict[tuple[int, str], Workflow] = {}
+
+
+def load_workflow(repo: Repo, path: str, repository: str = "ardenone/moltbook-org") -> Workflow:
+    """Parse ``path`` in ``repo`` (InputError for a missing/binary/invalid file); cached by content."""
+    doc = repo.load_yaml(path)
+    key = (id(doc), repository)
+    wf = _WF_CACHE.get(key)
+    if wf is None or wf.doc is not doc:
+        wf = Workflow(doc, repository)
+        if len(_WF_CACHE) > 512:
+            _WF_CACHE.clear()
+        _WF_CACHE[key] = wf
+    return wf
