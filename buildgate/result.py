@@ -42,3 +42,7 @@ class CheckResult:
         if bad:
             return cls(False, "; ".join(bad), evidence)
         return cls(True, ok_message, evidence)
+
+
+class CheckFailed(AssertionError):
+    """Raised by a step when a check's result is not ok: a failed criterion, never an error."""

@@ -1,0 +1,90 @@
+"""The plugin: feature collection, tag validation, verdict mapping, and the report under xdist."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, run_pytest
+
+DATA = ROOT / "tests" / "data" / "plugin"
+PLUGIN_ARGS = ("-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), "-p", "conftest", "-p", "demo_steps")
+
+
+def _run_demo(tmp_path: Path, *extra: str, feature_text: str | None = None):
+    shutil.copy(DATA / "demo_steps.py", tmp_path / "demo_steps.py")
+    feature = tmp_path / "demo.feature"
+    feature.write_text(feature_text if feature_text is not None else (DATA / "demo.feature").read_text())
+    return run_pytest(str(feature), *PLUGIN_ARGS, *extra, cwd=tmp_path, env={"PYTHONPATH": f"{ROOT}:{tmp_path}"})
+
+
+def test_feature_files_are_collected_with_readable_ids(tmp_path):
+    code, _, out = _run_demo(tmp_path, "--collect-only", "-q")
+    assert code == 0, out
+    assert "::test_a_check_that_holds" in out
+    assert "::test_a_crash_is_a_bug_reported_as_an_error" in out
+
+
+def test_verdicts_map_outcomes_per_criterion(tmp_path):
+    code, report, out = _run_demo(tmp_path)
+    assert code == 1, out
+    got = {cid: c["verdict"] for cid, c in report["criteria"].items()}
+    assert got["W1"] == "pass"
+    assert got["W2"] == "fail"
+    assert report["criteria"]["W2"]["message"] == "expected yes; found no (at demo.txt:2)"
+    assert report["criteria"]["W2"]["evidence"] == ["demo.txt:2 says no"]
+    assert got["W3"] == "error" and "demo.yml:3" in report["criteria"]["W3"]["message"]
+    assert got["W4"] == "skipped" and "no devpod configured" in report["criteria"]["W4"]["message"]
+    assert got["W5"] == "pass"
+    # W6 is decided by two scenarios: one passes, one fails -> fail
+    assert got["W6"] == "fail" and len(report["criteria"]["W6"]["scenarios"]) == 2
+    assert got["W7"] == "error" and report["criteria"]["W7"]["message"].startswith("crash (a bug in buildgate)")
+    assert got["W8"] == "skipped" and report["criteria"]["W8"]["message"] == "not checked in this run"
+    # the failing step is named, as Gherkin, with file:line
+    step = report["criteria"]["W2"]["scenarios"][0]["step"]
+    assert step.startswith("Then the demo check passes (") and "demo.feature:" in step
+
+
+def test_errors_print_one_line_not_a_traceback(tmp_path):
+    _, _, out = _run_demo(tmp_path, "-k", "cannot_be_decided")
+    assert "ERROR W3: cannot decide: demo.yml:3" in out
+    assert "Traceback" not in out and "def _undecided" not in out
+
+
+def test_report_is_complete_under_xdist(tmp_path):
+    pytest.importorskip("xdist")
+    code, report, out = _run_demo(tmp_path, "-n", "2")
+    assert code == 1, out
+    verdicts = {cid: c["verdict"] for cid, c in report["criteria"].items() if c["scenarios"]}
+    assert verdicts == {"W1": "pass", "W2": "fail", "W3": "error", "W4": "skipped", "W5": "pass", "W6": "fail", "W7": "error"}
+
+
+@pytest.mark.parametrize(
+    ("feature", "problem"),
+    [
+        ("Feature: x\n  @repo @W1 @wip\n  Scenario: a\n    Given a demo check that holds\n", "unknown tag(s) @wip"),
+        ("Feature: x\n  @repo\n  Scenario: a\n    Given a demo check that holds\n", "has no criterion id tag"),
+        ("Feature: x\n  @W1\n  Scenario: a\n    Given a demo check that holds\n", "needs layer tag(s) @repo"),
+        (
+            "@repo @W1\nFeature: x\n  Scenario: a\n    Given a demo check that holds\n"
+            "  Scenario: a\n    Given a demo check that holds\n",
+            "duplicate scenario name 'a'",
+        ),
+        ("Feature: x\nFeature: y\n", "invalid Gherkin"),
+        ("Feature: x\n  Scenario a\n    Given oops\n", "no scenarios"),
+    ],
+)
+def test_bad_features_are_collection_errors_with_a_reason(tmp_path, feature, problem):
+    code, _, out = _run_demo(tmp_path, "--collect-only", "-q", feature_text=feature)
+    assert code == 2, out
+    assert problem in out
+    assert "Traceback" not in out
+
+
+def test_invalid_target_file_is_a_usage_error(tmp_path):
+    bad = tmp_path / "target.yml"
+    bad.write_text("repo:\n  path: .\n  workflw: x.yml\n")
+    code, _, out = run_pytest("features/", "--collect-only", "-q", "--target", str(bad))
+    assert code == 4
+    assert "invalid target" in out and "unknown key(s) workflw" in out and f"{bad}:" in out
