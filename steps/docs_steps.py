@@ -1,0 +1,41 @@
+"""Steps for D1-D3 (build docs, README link, dangling paths) and S1-S2 (helper scripts)."""
+from __future__ import annotations
+
+from pytest_bdd import given, then
+
+from buildgate import docs, scripts
+from buildgate.repo import Repo
+from buildgate.target import Target
+from steps.common import check
+
+
+@given("the target repository")
+def _target_repository(repo: Repo) -> Repo:
+    """Open the target repository (an error verdict if it can't be opened)."""
+    return repo
+
+
+@then("the build docs cover the overlay error, GitHub Actions, devpod triggers, local builds and troubleshooting")
+def _docs_cover_topics(repo: Repo, target: Target) -> None:
+    check(docs.docs_cover_topics(repo, target.docs))
+
+
+@then("the README links the build docs")
+def _readme_links_docs(repo: Repo, target: Target) -> None:
+    check(docs.readme_links_docs(repo, target.readme, target.docs, target.github))
+
+
+@then("every path the docs and scripts name exists")
+def _named_paths_exist(repo: Repo, target: Target) -> None:
+    check(docs.named_paths_exist(repo, target.docs, target.readme, target.scripts.values(),
+                                 target.workflows_dir, target.github))
+
+
+@then("the helper scripts exist, are executable, parse and pass shellcheck")
+def _helper_scripts(repo: Repo, target: Target) -> None:
+    check(scripts.helper_scripts(repo, target.scripts))
+
+
+@then("the devpod trigger and status scripts name an existing workflow")
+def _scripts_name_workflow(repo: Repo, target: Target) -> None:
+    check(scripts.scripts_name_existing_workflow(repo, target.scripts, target.workflows_dir))
