@@ -71,7 +71,7 @@ def test_report_is_complete_under_xdist(tmp_path):
             "  Scenario: a\n    Given a demo check that holds\n",
             "duplicate scenario name 'a'",
         ),
-        ("Feature: x\nFeature: y\n", "invalid Gherkin"),
+        ("Feature: x\n  Scenario: a\n    Given b\n  Background: c\n", "invalid Gherkin"),
         ("Feature: x\n  Scenario a\n    Given oops\n", "no scenarios"),
     ],
 )
