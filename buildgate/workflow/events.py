@@ -231,7 +231,7 @@ def _normalise_triggers(triggers: Any) -> dict[str, Mapping[str, Any]]:
     if isinstance(triggers, Mapping):
         out: dict[str, Mapping[str, Any]] = {}
         for k, v in triggers.items():
-            if v is None:
+            if v is None or str(k) == "schedule":  # schedule holds a list of crons
                 v = {}
             if not isinstance(v, Mapping):
                 raise InputError(f"trigger {k!r} must be a mapping or null, got {type(v).__name__}")
@@ -248,7 +248,16 @@ def _pick(candidates: Iterable[str], patterns: list[str] | None, ignore: list[st
 
 
 def _literals(patterns: list[str] | None) -> list[str]:
-    return [p for p in patterns or [] if not p.startswith("!") and not re.search(r"[*?+\[]", p)]
+    """Names from the positive patterns: literal ones as they are, wildcards filled in
+    (``release/*`` -> ``release/x``, ``v[0-9]+`` -> ``v0``)."""
+    out = []
+    for p in patterns or []:
+        if p.startswith("!"):
+            continue
+        name = re.sub(r"\[([^\]])[^\]]*\]", r"\1", p)
+        name = name.replace("**", "x").replace("*", "x").replace("?", "").replace("+", "")
+        out.append(name)
+    return out
 
 
 def representative_events(triggers: Any, sha: str, default_branch: str = "main") -> list[Event]:
