@@ -1,0 +1,240 @@
+"""V1–V4: the devpod limitation is real, and the scripts stop a developer and send them on.
+
+Each check returns a :class:`~buildgate.result.CheckResult`; what can't be decided raises from
+:mod:`buildgate.errors`. Messages are one line: ``expected X; found Y (at WHERE)``.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any, Sequence
+
+from buildgate.devpod import gh as ghmod
+from buildgate.devpod.host import DevpodHost
+from buildgate.devpod.probes import (
+    BuildAttempt,
+    Call,
+    RootMount,
+    ShimmedRun,
+    build_or_push,
+    label,
+    signals_in_script,
+)
+from buildgate.errors import CannotDecide, InputError
+from buildgate.result import CheckResult
+
+# ------------------------------------------------------------------------------------------
+# V1
+# ------------------------------------------------------------------------------------------
+
+
+def overlay_root(root: RootMount, where: str) -> CheckResult:
+    """V1: the devpod's ``/`` is an overlay mount."""
+    at = f"{where}:/proc/self/mountinfo:{root.line}"
+    evidence = [f"root mount: type {root.fstype}, source {root.source} ({at})"]
+    if root.option("upperdir"):
+        evidence.append(f"overlay upperdir {root.option('upperdir')}")
+    if root.fstype != "overlay":
+        return CheckResult.failed("the devpod's root filesystem to be overlay", f"{root.fstype} (source {root.source})",
+                                  at, evidence)
+    return CheckResult.passed(f"the devpod's root filesystem is overlay ({at})", evidence)
+
+
+# ------------------------------------------------------------------------------------------
+# V2
+# ------------------------------------------------------------------------------------------
+
+
+def build_fails_with_overlay_error(attempt: BuildAttempt, where: str) -> CheckResult:
+    """V2: the throwaway build failed, and its output carries the nested-overlay refusal."""
+    cmd = " ".join(attempt.argv[:1] + [a for a in attempt.argv[1:] if a in ("build", "bud")])
+    evidence = [f"build: {' '.join(attempt.argv)} -> exit {attempt.rc}"]
+    if attempt.workdir_fs:
+        evidence.append(f"probe folder filesystem: {attempt.workdir_fs}")
+    if attempt.storage_driver:
+        evidence.append(f"storage driver used: {attempt.storage_driver}")
+    evidence.append("probe cleaned up" if attempt.cleaned else f"probe left behind: {', '.join(attempt.leftovers)}")
+    if attempt.succeeded:
+        how = f" (storage {attempt.storage_driver})" if attempt.storage_driver else ""
+        return CheckResult.failed(
+            "a container build in the devpod to fail with the nested-overlay error",
+            f"`{cmd}` succeeded{how}: the limitation did not reproduce", where, evidence)
+    if attempt.matched is None:
+        raise CannotDecide(f"the probe build failed for another reason than overlay (exit {attempt.rc}): "
+                           f"{attempt.last_line()}", where)
+    evidence.append(f"matched: {attempt.matched}")
+    return CheckResult.passed(f"`{cmd}` fails in the devpod with the overlay error: {attempt.matched!r} ({where})", evidence)
+
+
+# ------------------------------------------------------------------------------------------
+# V3
+# ------------------------------------------------------------------------------------------
+
+
+def _line_of(text: str, pattern: re.Pattern[str]) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.lstrip().startswith("#") and pattern.search(line):
+            return n
+    return None
+
+
+def _call_line(script_text: str, call: Call) -> int | None:
+    """The script line most likely to have made ``call`` (tool and subcommand on one line)."""
+    kind = build_or_push(call) or ""
+    words = [w for w in call.args if not w.startswith("-")][:2]
+    for needles in ([call.tool, *words], [call.tool, kind], [call.tool]):
+        rx = re.compile(".*".join(re.escape(n) for n in needles if n))
+        n = _line_of(script_text, rx)
+        if n:
+            return n
+    return None
+
+
+def guard_diagnosis(script_text: str, devpod_signals: Sequence[str]) -> str:
+    """Why a guard missed this devpod: what the script looks for vs what the devpod shows."""
+    looks = signals_in_script(script_text)
+    shows = ", ".join(label(s) for s in devpod_signals) or "none of the usual traces"
+    if not looks:
+        return f"the script has no devpod guard (this devpod shows {shows})"
+    hit = [s for s in looks if s in devpod_signals]
+    looked = ", ".join(label(s) for s in looks)
+    if not hit:
+        return f"the guard detects {looked} only; this devpod shows {shows}"
+    return f"the guard looks for {looked} and this devpod shows {', '.join(label(s) for s in hit)}, yet it went on"
+
+
+def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequence[str], where: str) -> CheckResult:
+    """V3a: the local build script exits non-zero before any build or push invocation."""
+    evidence = [f"ran ./{run.script} in {where} -> exit {run.rc}" + (" (staged copy)" if run.staged else "")]
+    evidence += [f"recorded: {c.text}" for c in run.calls] or ["recorded: no docker/podman/buildah call"]
+    evidence.append("devpod shows: " + (", ".join(label(s) for s in devpod_signals) or "no devpod traces"))
+    if run.timed_out:
+        raise CannotDecide(f"{run.script} did not finish in the devpod (timed out)", where)
+    builds = [(c, build_or_push(c)) for c in run.calls if build_or_push(c)]
+    if builds:
+        call, kind = builds[0]
+        line = _call_line(script_text, call)
+        at = f"{run.script}:{line}" if line else run.script
+        why = guard_diagnosis(script_text, devpod_signals)
+        return CheckResult.failed(
+            "the local build script to stop in the devpod before any build or push",
+            f"it ran `{call.text}` ({kind}); {why}", at, evidence)
+    if run.rc == 0:
+        why = guard_diagnosis(script_text, devpod_signals)
+        return CheckResult.failed("the local build script to exit non-zero in the devpod",
+                                  f"exit 0 (no build call); {why}", run.script, evidence)
+    return CheckResult.passed(f"{run.script} stops in the devpod with exit {run.rc} before any build or push", evidence)
+
+
+_DOC_RX = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|adoc)\b", re.I)
+
+
+def names_docs(run: ShimmedRun, docs: str) -> CheckResult:
+    """V3b: the script's output (stdout and stderr) names the build docs."""
+    base = posixpath.basename(docs)
+    for line in run.output.splitlines():
+        if docs in line or base in line:
+            quoted = " ".join(line.split())[:200]
+            return CheckResult.passed(f"{run.script} names {base} in the devpod: {quoted!r}", [f"output line: {quoted}"])
+    others = sorted({m.group(0) for m in _DOC_RX.finditer(run.output)})
+    found = f"it names {', '.join(others)} instead" if others else f"no docs named (last line: {run.last_line()!r})"
+    return CheckResult.failed(f"the output of {run.script} in the devpod to name {base}", found, run.script,
+                              [f"exit {run.rc}", f"last line: {run.last_line()}"])
+
+
+# ------------------------------------------------------------------------------------------
+# V4
+# ------------------------------------------------------------------------------------------
+
+
+def build_workflows(repo: Any, target: Any) -> list[str]:
+    """The workflow files W1b finds that build and push both images.
+
+    Uses ``buildgate.workflow.checks.find_build_workflows`` when it exists; until then the
+    target's claimed workflow, if the repository has it.
+    """
+    try:
+        from buildgate.workflow.checks import find_build_workflows  # type: ignore[attr-defined]
+    except ImportError:
+        return [target.workflow] if repo.exists(target.workflow) else []
+    found = find_build_workflows(repo, target)
+    out: list[str] = []
+    for item in found or []:
+        path = item if isinstance(item, str) else getattr(item, "path", None)
+        if isinstance(path, str) and path not in out:
+            out.append(path)
+    return out
+
+
+def workflow_names(repo: Any, paths: Sequence[str]) -> dict[str, str | None]:
+    """``{path: name:}`` for workflow files (``None`` when unnamed or unreadable)."""
+    out: dict[str, str | None] = {}
+    for p in paths:
+        try:
+            data = repo.load_yaml(p).data
+            out[p] = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+        except InputError:
+            out[p] = None
+    return out
+
+
+def _matches(value: str, path: str, name: str | None) -> bool:
+    """Whether ``gh`` would take ``value`` (file name, path or ``name:``) to mean ``path``."""
+    if value.endswith((".yml", ".yaml")):
+        v = posixpath.normpath(value.lstrip("./")) if "/" in value else value
+        return v == posixpath.basename(path) or v == path
+    return name is not None and value.lower() == name.lower()
+
+
+def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | None], run: ShimmedRun,
+                             script_text: str, repo_slug: str) -> CheckResult:
+    """V4a: the trigger script runs exactly the workflow(s) W1b found, for the target's repository."""
+    gh_calls = [c for c in calls if c.tool == "gh"]
+    evidence = [f"ran ./{run.script} -> exit {run.rc}"] + [f"recorded: {c.text}" for c in gh_calls]
+    exp_text = ", ".join(posixpath.basename(p) for p in expected) or "none"
+    evidence.append(f"workflows that build and push both images (W1b): {exp_text}")
+    if not expected:
+        raise CannotDecide("no workflow builds and pushes both images (W1b), so there is nothing V4 can expect",
+                           run.script)
+    named = [(c, w, role) for c in gh_calls for (w, role) in ghmod.workflows_in_call(c)]
+    triggered = [(c, w) for c, w, role in named if role == "run"]
+    if not triggered:
+        found = f"no `gh workflow run` call (exit {run.rc}; last line {run.last_line()!r})"
+        return CheckResult.failed(f"{run.script} to run `gh workflow run {exp_text}`", found, run.script, evidence)
+    problems = []
+    hit: set[str] = set()
+    for c, w, role in named:
+        paths = [p for p, n in expected.items() if _matches(w, p, n)]
+        if not paths:
+            line = _line_of(script_text, re.compile(re.escape(w))) or _line_of(script_text, re.compile(r"\bgh\b.*\bworkflow"))
+            at = f"{run.script}:{line}" if line else run.script
+            problems.append(f"`{c.text}` asks for {w}, not a workflow that builds the images ({exp_text}) (at {at})")
+        elif role == "run":
+            hit.update(paths)
+    for c in gh_calls:
+        repo_arg = ghmod.repo_of(c)
+        if repo_arg is not None and repo_arg.lower() != repo_slug.lower():
+            problems.append(f"`{c.text}` names repository {repo_arg}, not {repo_slug}")
+    missing = [posixpath.basename(p) for p in expected if p not in hit]
+    if missing and not problems:
+        problems.append(f"{', '.join(missing)} is never triggered")
+    if problems:
+        return CheckResult.failed(f"{run.script} to ask gh for exactly {exp_text}", "; ".join(problems), None, evidence)
+    return CheckResult.passed(f"{run.script} triggers exactly {exp_text}", evidence)
+
+
+def gh_accepts_calls(verdicts: Sequence[ghmod.GhVerdict], run: ShimmedRun, script_text: str) -> CheckResult:
+    """V4b: the real ``gh`` accepts every recorded call (flags and arguments parse)."""
+    evidence = [f"{v.call.text}: {'accepted' if v.accepted else 'rejected'} ({v.reason})" for v in verdicts]
+    gh_calls = [v for v in verdicts]
+    if not gh_calls:
+        return CheckResult.failed(f"{run.script} to call gh", "no gh call recorded", run.script, evidence)
+    bad = [v for v in verdicts if not v.accepted]
+    if bad:
+        v = bad[0]
+        words = [a for a in v.call.args if not a.startswith("-")][:2]
+        line = _line_of(script_text, re.compile(r"\bgh\b.*" + ".*".join(re.escape(w) for w in words)))
+        at = f"{run.script}:{line}" if line else run.script
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        return CheckResult.failed(f"gh {v.gh_version} to accept `{v.call.text}`", f"{v.reason}{more}", at, evidence)
+    return CheckResult.passed(f"gh {verdicts[0].gh_version} accepts all {len(verdicts)} call(s) of {run.script}", evidence)

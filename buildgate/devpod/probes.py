@@ -1,0 +1,425 @@
+"""Probes: what the devpod is (root mount, the traces a guard can see) and what happens in it
+(a throwaway container build; a script run behind PATH shims that record and run nothing).
+
+Probes gather facts and raise from :mod:`buildgate.errors` when they can't; the verdicts are
+made in :mod:`buildgate.devpod.checks`.
+"""
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import shlex
+import tarfile
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from buildgate.devpod.host import DevpodHost, RunResult, _unescape_mount, argv_text
+from buildgate.errors import CannotDecide, InputError, RemoteError, TargetError
+
+# ------------------------------------------------------------------------------------------
+# V1: the root mount
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RootMount:
+    """The mount the devpod's processes see as ``/`` (the last ``/`` in mountinfo wins)."""
+
+    fstype: str
+    source: str
+    options: str
+    line: int  # line number in /proc/self/mountinfo
+
+    def option(self, name: str) -> str | None:
+        for opt in self.options.split(","):
+            key, _, value = opt.partition("=")
+            if key == name:
+                return value
+        return None
+
+
+def parse_mountinfo(text: str) -> RootMount | None:
+    """The root mount from ``/proc/self/mountinfo`` text (``None`` if there is none)."""
+    found: RootMount | None = None
+    for n, line in enumerate(text.splitlines(), 1):
+        left, sep, right = line.partition(" - ")
+        parts, tail = left.split(), right.split()
+        if not sep or len(parts) < 5 or len(tail) < 2:
+            continue
+        if _unescape_mount(parts[4]) == "/":
+            found = RootMount(tail[0], tail[1], tail[2] if len(tail) > 2 else "", n)
+    return found
+
+
+def root_mount(dh: DevpodHost) -> RootMount:
+    """Read the devpod's root mount through the host."""
+    res = dh.run(["cat", "/proc/self/mountinfo"], timeout=30)
+    if res.rc != 0:
+        raise RemoteError(f"cannot read /proc/self/mountinfo (exit {res.rc}): {res.last_line()}", dh.name)
+    root = parse_mountinfo(res.stdout)
+    if root is None:
+        raise CannotDecide("no mount for / in /proc/self/mountinfo", dh.name)
+    return root
+
+
+# ------------------------------------------------------------------------------------------
+# The traces a devpod guard can look for
+# ------------------------------------------------------------------------------------------
+
+# name -> (what it means, how a script's text reveals that it looks for it)
+SIGNALS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "KUBERNETES_SERVICE_HOST": ("KUBERNETES_SERVICE_HOST", re.compile(r"KUBERNETES_(SERVICE_HOST|SERVICE_PORT|PORT)\b")),
+    "service account": ("/var/run/secrets/kubernetes.io", re.compile(r"/run/secrets/kubernetes\.io")),
+    "overlay root": ("overlay root", re.compile(
+        r"(findmnt|/proc/(self/|1/)?mount(s|info)|stat\s+-f|df\s+-T)[^\n]*overlay|overlay[^\n]*(findmnt|/proc/(self/|1/)?mount(s|info))")),
+    "/.dockerenv": ("/.dockerenv", re.compile(r"/\.dockerenv")),
+    "/run/.containerenv": ("/run/.containerenv", re.compile(r"/run/\.containerenv")),
+    "/proc/1/cgroup": ("/proc/1/cgroup", re.compile(r"/proc/(1|self)/cgroup")),
+}
+
+
+def signals_in_script(text: str) -> list[str]:
+    """The devpod traces a script's text looks for (comments ignored)."""
+    code = "\n".join(_strip_comment(line) for line in text.splitlines())
+    return [name for name, (_label, rx) in SIGNALS.items() if rx.search(code)]
+
+
+def _strip_comment(line: str) -> str:
+    s = line.lstrip()
+    return "" if s.startswith("#") else line
+
+
+def signals_in_devpod(dh: DevpodHost, root: RootMount | None = None) -> list[str]:
+    """The devpod traces this devpod actually shows."""
+    present = []
+    if dh.env_value("KUBERNETES_SERVICE_HOST"):
+        present.append("KUBERNETES_SERVICE_HOST")
+    if dh.is_dir("/var/run/secrets/kubernetes.io"):
+        present.append("service account")
+    try:
+        root = root or root_mount(dh)
+        if root.fstype == "overlay":
+            present.append("overlay root")
+    except (RemoteError, CannotDecide):
+        pass
+    if dh.exists("/.dockerenv"):
+        present.append("/.dockerenv")
+    if dh.exists("/run/.containerenv"):
+        present.append("/run/.containerenv")
+    cg = dh.run(["cat", "/proc/1/cgroup"], timeout=30)
+    if cg.rc == 0 and re.search(r"docker|kubepods|containerd|libpod", cg.stdout):
+        present.append("/proc/1/cgroup")
+    return present
+
+
+def label(signal: str) -> str:
+    return SIGNALS[signal][0]
+
+
+# ------------------------------------------------------------------------------------------
+# V2: a throwaway build
+# ------------------------------------------------------------------------------------------
+
+OVERLAY_ERRORS = [re.compile(p, re.I) for p in (
+    r"not supported over overlayfs",
+    r"backing file system is unsupported for this graph driver",
+    r"failed to mount overlay.*invalid argument",
+    r"mount(ing)?( source)?:? ?\W*overlay.*invalid argument",
+    r"overlay.*invalid argument",
+    r"overlay.*not supported as upperdir",
+    r"overlay2?.*driver not supported",
+    r"error creating overlay mount",
+)]
+BUILDERS = ("podman", "buildah", "docker")
+PROBE_DOCKERFILE = "FROM scratch\nCOPY probe.txt /probe.txt\n"
+
+
+@dataclass
+class BuildAttempt:
+    """What a throwaway build in the devpod did."""
+
+    builder: str
+    argv: list[str]
+    rc: int
+    output: str
+    matched: str | None  # the overlay error line, when one was printed
+    storage_driver: str | None = None
+    workdir_fs: str | None = None
+    cleaned: bool = True
+    leftovers: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.rc == 0
+
+    def last_line(self) -> str:
+        lines = [ln.strip() for ln in self.output.splitlines() if ln.strip()]
+        return lines[-1][:300] if lines else "(no output)"
+
+
+def match_overlay_error(output: str) -> str | None:
+    """The first output line that is the nested-overlay refusal, trimmed; ``None`` if none is."""
+    for line in output.splitlines():
+        if any(rx.search(line) for rx in OVERLAY_ERRORS):
+            return " ".join(line.split())[:300]
+    return None
+
+
+def pick_builder(dh: DevpodHost, wanted: str = "auto") -> str:
+    """The build tool to use in the devpod: the configured one, or the first of podman, buildah, docker."""
+    if wanted not in ("auto", *BUILDERS):
+        raise TargetError(f"devpod.builder: unknown builder {wanted!r}")
+    for name in (BUILDERS if wanted == "auto" else (wanted,)):
+        if dh.which(name):
+            return name
+    raise CannotDecide(f"no container build tool in the devpod ({wanted if wanted != 'auto' else ', '.join(BUILDERS)} not on PATH)",
+                       dh.name)
+
+
+def build_probe(dh: DevpodHost, builder: str = "auto", storage_driver: str | None = "overlay",
+                workdir_base: str = "/var/tmp", timeout: float = 180) -> BuildAttempt:
+    """Build a two-line image (``FROM scratch``, one ``COPY``) in the devpod and clean up.
+
+    podman/buildah get private storage in a temporary folder (``--root``/``--runroot``) with
+    ``storage_driver`` (the overlay driver the claim is about; ``None``: the devpod's default).
+    docker uses its daemon; the probe image is removed afterwards. Nothing is pushed.
+    """
+    tool = pick_builder(dh, builder)
+    work = dh.mktemp_dir("buildgate-v2", base=workdir_base)
+    tag = f"localhost/buildgate-v2-probe:{secrets.token_hex(4)}"
+    attempt: BuildAttempt | None = None
+    try:
+        ctx = f"{work}/ctx"
+        dh.check(["mkdir", "-p", ctx], "mkdir")
+        dh.write_file(f"{ctx}/probe.txt", "buildgate devpod probe\n")
+        dh.write_file(f"{ctx}/Dockerfile", PROBE_DOCKERFILE)
+        fs = dh.run(["stat", "-f", "-c", "%T", work], timeout=30)
+        storage: list[str] = []
+        if tool in ("podman", "buildah"):
+            storage = ["--root", f"{work}/storage", "--runroot", f"{work}/runroot"]
+            if storage_driver:
+                storage += ["--storage-driver", storage_driver]
+        if tool == "podman":
+            argv = ["podman", *storage, "build", "--network=none", "--pull=never", "-t", tag, "-f", f"{ctx}/Dockerfile", ctx]
+        elif tool == "buildah":
+            argv = ["buildah", *storage, "bud", "--network=none", "--pull-never", "-t", tag, "-f", f"{ctx}/Dockerfile", ctx]
+        else:
+            argv = ["docker", "build", "--network=none", "-t", tag, "-f", f"{ctx}/Dockerfile", ctx]
+        res = dh.run(argv, timeout=timeout)
+        if res.timed_out:
+            raise CannotDecide(f"the probe build did not finish within {int(timeout)}s: {argv_text(argv)}", dh.name)
+        driver = None
+        if tool in ("podman", "buildah") and res.rc == 0:
+            fmt = "{{.Store.GraphDriverName}} {{.Store.GraphOptions}}" if tool == "podman" else "{{.store.GraphDriverName}}"
+            info = dh.run([tool, *storage, "info", "--format", fmt], timeout=60)
+            driver = info.stdout.strip() or None if info.rc == 0 else None
+        attempt = BuildAttempt(tool, argv, res.rc, res.output, match_overlay_error(res.output), driver,
+                               fs.stdout.strip() or None if fs.rc == 0 else None)
+        if tool in ("podman", "buildah"):
+            dh.run([tool, *storage, "rmi", "-a", "-f"], timeout=120)
+        else:
+            dh.run(["docker", "rmi", "-f", tag], timeout=120)
+    finally:
+        gone = dh.remove_tree(work)
+        if attempt is not None:
+            attempt.cleaned = gone
+            if not gone:
+                attempt.leftovers.append(work)
+    return attempt
+
+
+def build_probe_sdk(base_url: str, timeout: float = 180) -> BuildAttempt:
+    """The same probe through a Docker-compatible API (dockerd, or ``podman system service``)."""
+    import docker  # imported late: only this probe needs it
+    from docker import errors as derr
+
+    tag = f"localhost/buildgate-v2-probe:{secrets.token_hex(4)}"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in (("Dockerfile", PROBE_DOCKERFILE.encode()), ("probe.txt", b"buildgate devpod probe\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    try:
+        client = docker.DockerClient(base_url=base_url, timeout=int(timeout))
+        client.ping()
+    except Exception as exc:  # the SDK raises requests/urllib3/docker errors for a dead socket
+        raise RemoteError(f"cannot reach the devpod's container API: {type(exc).__name__}: {_one_line(exc)}", _safe_url(base_url)) from None
+    argv = ["docker-api", "build", "-t", tag]
+    try:
+        try:
+            image, logs = client.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True,
+                                               network_mode="none", pull=False)
+            output = "".join(str(chunk.get("stream", "")) for chunk in logs if isinstance(chunk, dict))
+            driver = None
+            try:
+                driver = client.info().get("Driver")
+            except Exception:  # info is only evidence
+                pass
+            attempt = BuildAttempt("docker-api", argv, 0, output, match_overlay_error(output), driver)
+            try:
+                client.images.remove(image.id, force=True)
+            except derr.APIError:
+                attempt.cleaned = False
+                attempt.leftovers.append(tag)
+            return attempt
+        except derr.BuildError as exc:
+            lines = [str(c.get("stream") or c.get("error") or c.get("message") or "") for c in exc.build_log
+                     if isinstance(c, dict)]
+            output = "\n".join([*lines, str(exc.msg)])
+            return BuildAttempt("docker-api", argv, 1, output, match_overlay_error(output))
+        except derr.APIError as exc:
+            output = str(exc.explanation or exc)
+            return BuildAttempt("docker-api", argv, 1, output, match_overlay_error(output))
+    finally:
+        client.close()
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//", url)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+# ------------------------------------------------------------------------------------------
+# V3/V4: a script behind PATH shims
+# ------------------------------------------------------------------------------------------
+
+BUILD_TOOLS = ("docker", "podman", "buildah", "nerdctl", "buildctl", "kaniko", "img")
+_MARK = "\x01buildgate-call\x01"
+# The shim: a fixed program. It records its own name and every argument, NUL-separated, runs
+# nothing and succeeds silently.
+_SHIM = """#!/bin/sh
+# buildgate shim: records this call and runs nothing
+log=%s
+{ printf '\\001buildgate-call\\001\\000%%s\\000' "${0##*/}"; for a in "$@"; do printf '%%s\\000' "$a"; done; } >> "$log"
+exit 0
+"""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One recorded invocation of a shimmed program."""
+
+    tool: str
+    args: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return argv_text([self.tool, *self.args])
+
+
+@dataclass
+class ShimmedRun:
+    """A script run inside the devpod behind PATH shims."""
+
+    script: str
+    argv: list[str]
+    rc: int
+    output: str
+    calls: list[Call]
+    timed_out: bool
+    staged: bool  # True: the script was copied into a temporary folder (no repo in the devpod)
+    cleaned: bool = True
+
+    def last_line(self) -> str:
+        lines = [ln.strip() for ln in self.output.splitlines() if ln.strip()]
+        return lines[-1][:300] if lines else "(no output)"
+
+
+def parse_calls(raw: bytes) -> list[Call]:
+    """Parse the shims' log (records start with a marker; fields are NUL-terminated)."""
+    text = raw.decode("utf-8", errors="replace")
+    calls = []
+    for rec in text.split(_MARK + "\x00")[1:]:
+        fields = rec.split("\x00")
+        if fields and fields[-1] == "":
+            fields = fields[:-1]
+        if fields:
+            calls.append(Call(fields[0], tuple(fields[1:])))
+    return calls
+
+
+def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str], args: Sequence[str] = (),
+                   timeout: float = 120, env: dict[str, str] | None = None) -> ShimmedRun:
+    """Run ``script`` (repository-relative) in the devpod with ``shims`` first on PATH.
+
+    The script runs from the devpod's checkout (``dh.repo_dir``) when there is one, else from a
+    temporary folder holding a copy of it at the same relative path. The run's environment is
+    the devpod's, plus the shim folder in front of ``PATH``.
+    """
+    text = repo.read_text(script)  # InputError when the script is missing: an error verdict
+    tmp = dh.mktemp_dir("buildgate-shim")
+    log = f"{tmp}/calls.log"
+    staged = dh.repo_dir is None
+    try:
+        dh.check(["mkdir", "-p", f"{tmp}/bin"], "mkdir")
+        for name in shims:
+            dh.write_file(f"{tmp}/bin/{name}", _SHIM % shlex.quote(log), "0755")
+        dh.write_file(log, "")
+        if staged:
+            cwd = f"{tmp}/repo"
+            parent = script.rsplit("/", 1)[0] if "/" in script else ""
+            dh.check(["mkdir", "-p", f"{cwd}/{parent}" if parent else cwd], "mkdir")
+            dh.write_file(f"{cwd}/{script}", text, "0755")
+        else:
+            cwd = dh.repo_dir  # type: ignore[assignment]
+            if not dh.exists(f"{cwd}/{script}"):
+                raise InputError(f"{script} is not in the devpod's checkout at {cwd}", dh.name)
+        path = dh.run(["sh", "-c", 'printf %s "$PATH"'], timeout=30).stdout or "/usr/local/bin:/usr/bin:/bin"
+        argv = [f"./{script}", *args]
+        res: RunResult = dh.run(argv, cwd=cwd, env={**(env or {}), "PATH": f"{tmp}/bin:{path}"}, timeout=timeout)
+        if res.rc == 126 and "ermission denied" in res.output:
+            raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
+        calls = parse_calls(dh.read_bytes(log))
+        run = ShimmedRun(script, argv, res.rc, res.output, calls, res.timed_out, staged)
+    finally:
+        gone = dh.remove_tree(tmp)
+    run.cleaned = gone
+    return run
+
+
+# -- classifying build-tool calls ----------------------------------------------------------
+_VALUE_FLAGS = {"--root", "--runroot", "--storage-driver", "--storage-opt", "-H", "--host", "--context", "-c",
+                "--config", "--log-level", "-l", "--url", "--connection", "--cgroup-manager", "--tlscacert",
+                "--tlscert", "--tlskey", "--namespace", "-n", "--address", "--registries-conf"}
+_GROUPS = {"image", "buildx", "builder", "compose", "manifest", "container"}
+
+
+def command_words(args: Sequence[str]) -> list[str]:
+    """The subcommand words of a docker/podman/buildah call (global flags skipped)."""
+    words, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a.startswith("-"):
+            skip = a in _VALUE_FLAGS
+            continue
+        words.append(a)
+        if len(words) == 2 or words[0] not in _GROUPS:
+            break
+    return words
+
+
+def build_or_push(call: Call) -> str | None:
+    """``"build"``/``"push"`` when the call builds or pushes an image, else ``None``."""
+    if call.tool not in BUILD_TOOLS:
+        return None
+    if call.tool in ("kaniko", "img", "buildctl"):
+        return "build"
+    words = command_words(call.args)
+    if not words:
+        return None
+    sub, sub2 = words[0], words[1] if len(words) > 1 else ""
+    if sub in ("build", "bud") or (sub in _GROUPS and sub2 in ("build", "bake", "bud")):
+        if any(a == "--push" or "type=registry" in a or a.startswith("--output=type=registry") for a in call.args):
+            return "push"
+        return "build"
+    if sub == "push" or sub2 == "push":
+        return "push"
+    return None
