@@ -148,22 +148,10 @@ def names_docs(run: ShimmedRun, docs: str) -> CheckResult:
 
 
 def build_workflows(repo: Any, target: Any) -> list[str]:
-    """The workflow files W1b finds that build and push both images.
+    """The workflow files W1b finds that build and push both images."""
+    from buildgate.workflow.checks import find_build_workflows  # late: the workflow layer is heavy
 
-    Uses ``buildgate.workflow.checks.find_build_workflows`` when it exists; until then the
-    target's claimed workflow, if the repository has it.
-    """
-    try:
-        from buildgate.workflow.checks import find_build_workflows  # type: ignore[attr-defined]
-    except ImportError:
-        return [target.workflow] if repo.exists(target.workflow) else []
-    found = find_build_workflows(repo, target)
-    out: list[str] = []
-    for item in found or []:
-        path = item if isinstance(item, str) else getattr(item, "path", None)
-        if isinstance(path, str) and path not in out:
-            out.append(path)
-    return out
+    return list(find_build_workflows(repo, target))
 
 
 def workflow_names(repo: Any, paths: Sequence[str]) -> dict[str, str | None]:
