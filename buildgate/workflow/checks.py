@@ -926,3 +926,13 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
     if fails:
         return _with_evidence(CheckResult.combine(fails, ""), evidence)
     return CheckResult.passed(f"every computed tag is valid for {', '.join(e.describe() for e in events)}", evidence)
+
+
+# ----------------------------------------------------------------------------- W10
+def w10_written_tag_is_pushed(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W10: the tag the update job writes for a push to main is one the build pushes for it."""
+    try:
+        from buildgate.workflow import tagwrites
+    except ImportError:
+        raise CannotDecide("tag-write recognition (buildgate.workflow.tagwrites) is not available") from None
+    return _w10(repo, target, _wf(repo, target, workflow), tagwrites)
