@@ -322,7 +322,8 @@ def path_tokens(text: str, allow_dir: bool = False) -> list[tuple[str, int]]:
         ln = re.sub(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+|\bwww\.\S+", " ", ln)
         for raw in _SPLIT.split(ln):
             tok = raw.lstrip("*_").rstrip("*_")
-            tok = re.sub(r":\d+(?::\d+)?$", "", tok)  # file.sh:12
+            tok = tok if tok.endswith(("/", "/..", "/.")) else tok.rstrip(".,:;!?")
+            tok = re.sub(r":\d+(?::\d+)?$", "", tok.split("#", 1)[0] if "#" in tok[1:] else tok)  # x.sh:12, x.md#a
             tok = tok if tok.endswith(("/", "/..", "/.")) else tok.rstrip(".,:;!?")
             if tok and _looks_like_path(tok, allow_dir) and not _PLACEHOLDER.search(tok):
                 out.append((tok, off))
@@ -374,13 +375,14 @@ class _Resolver:
     def ref_candidates(self, ref: Ref, token: str, base_dir: str) -> list[str] | None:
         """Repository paths ``token`` can mean, or None when it can't be decided (ignore it)."""
         if ref.kind == "workflow":
-            return [posixpath.join(self.workflows_dir, posixpath.basename(token))] if "/" not in token else \
-                [posixpath.normpath(token.lstrip("./") if token.startswith("./") else token)]
+            if "/" not in token:
+                return [posixpath.join(self.workflows_dir, token)]
+            return [posixpath.normpath(token)]
         t = token.rstrip("/")
         if "/" not in t:  # a bare file name: beside the file, at the root, or anywhere by name
             if t in self.basenames():
                 return None
-            return [posixpath.normpath(posixpath.join(base_dir, t)), t]
+            return list(dict.fromkeys([posixpath.normpath(posixpath.join(base_dir, t)), t]))
         cands = [posixpath.normpath(posixpath.join(base_dir, t))]
         if not t.startswith("../"):
             cands.append(posixpath.normpath(t))

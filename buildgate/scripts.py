@@ -268,6 +268,8 @@ def parse_shell(text: str, path: str = "<script>") -> ShellScript:
     _Lexer(text, out).run()
     for cmd in out.commands:
         words = cmd
+        while words and words[0].text in _KEYWORDS:
+            words = words[1:]
         if words and words[0].text in _DECLARE:
             words = [w for w in words[1:] if not w.text.startswith("-")]
         for w in words:
@@ -517,14 +519,11 @@ def workflow_files(repo: Repo, workflows_dir: str) -> tuple[dict[str, str], list
 
 def _match_workflow(value: str, files: dict[str, str], workflows_dir: str) -> str | None:
     """The workflow file that ``gh`` would pick for ``value`` (file name, path or name)."""
-    base = posixpath.basename(value)
     if value.endswith((".yml", ".yaml")):
-        for p in files:
-            if posixpath.basename(p) == base and (
-                "/" not in value or posixpath.normpath(value.lstrip("./")) == p or value == base
-            ):
-                return p
-        return None
+        if "/" in value:
+            path = posixpath.normpath(value)
+            return path if path in files else None
+        return next((p for p in files if posixpath.basename(p) == value), None)
     for p, name in files.items():
         if name.lower() == value.lower():
             return p

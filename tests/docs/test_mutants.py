@@ -1,0 +1,181 @@
+"""Broken sandbox targets: each fails its D/S criterion with a useful message, others still pass."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from buildgate.errors import CannotDecide
+from buildgate.repo import Repo
+from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from tests.docs.helpers import run_all
+
+DOCS = (TEMPLATE / "DOCKER_BUILD.md").read_text()
+README = (TEMPLATE / "README.md").read_text()
+TRIGGER = (TEMPLATE / "scripts" / "build-images-devpod.sh").read_text()
+STATUS = (TEMPLATE / "scripts" / "check-build-status.sh").read_text()
+WORKFLOW = (TEMPLATE / ".github" / "workflows" / "build-push.yml").read_text()
+CRITERIA = ("D1", "D2", "D3", "S1", "S2")
+
+
+def _line_of(text: str, needle: str) -> list[int]:
+    return [n for n, ln in enumerate(text.splitlines(), 1) if needle in ln]
+
+
+def _verdicts(tmp_path, files=None, modes=None):
+    sb = make_sandbox_repo(tmp_path / "repo", files=files, modes=modes)
+    return run_all(Repo(sb.path), sb.target)
+
+
+def _only_fails(results, *failing):
+    for cid in CRITERIA:
+        if cid in failing:
+            assert not results[cid].ok, f"{cid} should fail: {results[cid].message}"
+            assert "\n" not in results[cid].message
+        else:
+            assert results[cid].ok, f"{cid} should pass: {results[cid].message}"
+
+
+def test_the_sandbox_passes_all_five(tmp_path):
+    results = _verdicts(tmp_path)
+    _only_fails(results)
+    assert any("Troubleshooting" in e for e in results["D1"].evidence)
+    assert any("scripts/build-images-devpod.sh:15: names build-push.yml" in e for e in results["S2"].evidence)
+
+
+def test_d1_docs_without_troubleshooting(tmp_path):
+    cut = DOCS[: DOCS.index("## Troubleshooting")]
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": cut})
+    _only_fails(results, "D1")
+    msg = results["D1"].message
+    assert "found no section on troubleshooting" in msg
+    assert "troubleshooting / common problems" in msg  # what it looked for
+    assert "overlay error" not in msg.split("found")[1]  # found topics aren't named as missing
+
+
+def test_d1_topic_found_under_another_heading(tmp_path):
+    renamed = DOCS.replace("## Troubleshooting", "## When things go wrong\n\nCommon problems and their fixes:")
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": renamed})
+    _only_fails(results)
+    assert any("troubleshooting: 'When things go wrong'" in e for e in results["D1"].evidence)
+
+
+def test_d1_docs_deleted(tmp_path):
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": None})
+    assert not results["D1"].ok
+    assert results["D1"].message == "expected DOCKER_BUILD.md; found no such file"
+    # the README still links it (D2 is about the link), but every mention now dangles (D3)
+    assert results["D2"].ok and "does not exist" in results["D2"].evidence[0]
+    assert not results["D3"].ok and "README.md:8 names DOCKER_BUILD.md" in results["D3"].message
+    assert results["S1"].ok and results["S2"].ok
+
+
+def test_d2_readme_with_only_a_bare_mention(tmp_path):
+    bare = README.replace("[DOCKER_BUILD.md](DOCKER_BUILD.md)", "DOCKER_BUILD.md")
+    results = _verdicts(tmp_path, files={"README.md": bare})
+    _only_fails(results, "D2")
+    assert results["D2"].message == (
+        "expected a link in README.md to DOCKER_BUILD.md; found only a bare mention of DOCKER_BUILD.md, "
+        "not a link (at README.md:8)"
+    )
+
+
+def test_d2_readme_without_any_mention(tmp_path):
+    results = _verdicts(tmp_path, files={"README.md": "# Moltbook\n\nThe API and frontend.\n"})
+    _only_fails(results, "D2")
+    assert "found no link to or mention of DOCKER_BUILD.md" in results["D2"].message
+
+
+def test_d3_workflow_renamed_docs_still_name_the_old_file(tmp_path):
+    files = {
+        ".github/workflows/build-push.yml": None,
+        ".github/workflows/docker-build.yml": WORKFLOW,
+        # the scripts were updated, the docs were not: the real defect
+        "scripts/build-images-devpod.sh": TRIGGER.replace("build-push.yml", "docker-build.yml"),
+        "scripts/check-build-status.sh": STATUS.replace("build-push.yml", "docker-build.yml"),
+    }
+    results = _verdicts(tmp_path, files=files)
+    _only_fails(results, "D3")
+    msg = results["D3"].message
+    stale = _line_of(DOCS, "build-push.yml")
+    assert stale == [20, 41]
+    assert "found 2 dangling" in msg
+    assert "DOCKER_BUILD.md:20 names .github/workflows/build-push.yml (no such file)" in msg
+    assert "DOCKER_BUILD.md:41 names build-push.yml" in msg
+    assert msg.endswith("(at DOCKER_BUILD.md:20)")
+    dangling = [e for e in results["D3"].evidence if e.startswith("dangling:")]
+    assert len(dangling) == 2
+
+
+def test_s1_script_not_executable_in_git(tmp_path):
+    results = _verdicts(tmp_path, modes={"scripts/check-build-status.sh": 0o644})
+    _only_fails(results, "S1")
+    assert results["S1"].message == (
+        "expected scripts/check-build-status.sh executable in git (mode 100755); found mode 100644 "
+        "(at scripts/check-build-status.sh)"
+    )
+
+
+def test_s1_syntax_error(tmp_path):
+    broken = STATUS.replace("fi\n", "")  # an if without fi
+    results = _verdicts(tmp_path, files={"scripts/check-build-status.sh": broken})
+    _only_fails(results, "S1")
+    msg = results["S1"].message
+    assert "expected scripts/check-build-status.sh to parse with bash -n; found syntax error" in msg
+    assert re.search(r"\(at scripts/check-build-status\.sh:\d+\)", msg)
+
+
+def test_s1_shellcheck_error(tmp_path):
+    broken = STATUS.replace('count="${1:-5}"', 'count="${1:-5}"\nif [ "$count" = 0]; then exit 0; fi')
+    results = _verdicts(tmp_path, files={"scripts/check-build-status.sh": broken})
+    _only_fails(results, "S1")
+    msg = results["S1"].message
+    assert "expected no shellcheck errors in scripts/check-build-status.sh; found SC" in msg
+    assert "(at scripts/check-build-status.sh:8)" in msg
+    assert any("SC1020" in e for e in results["S1"].evidence)
+
+
+def test_s1_missing_script(tmp_path):
+    results = _verdicts(tmp_path, files={"scripts/build-images.sh": None})
+    assert not results["S1"].ok
+    assert "expected scripts/build-images.sh to exist; found no such file" in results["S1"].message
+    # DOCKER_BUILD.md names the deleted script, so D3 fails too
+    assert not results["D3"].ok and "names scripts/build-images.sh" in results["D3"].message
+
+
+def test_s2_trigger_names_a_renamed_workflow_by_name(tmp_path):
+    trig = TRIGGER.replace('workflow="build-push.yml"', 'workflow="Build images"')
+    results = _verdicts(tmp_path, files={"scripts/build-images-devpod.sh": trig})
+    _only_fails(results, "S2")
+    assert results["S2"].message == (
+        "expected scripts/build-images-devpod.sh:15 to name an existing workflow; found Build images, "
+        "but .github/workflows/ holds: build-push.yml (Build and push images) "
+        "(at scripts/build-images-devpod.sh:15)"
+    )
+
+
+def test_s2_trigger_names_a_renamed_workflow_file(tmp_path):
+    trig = TRIGGER.replace("build-push.yml", "docker-build.yml")
+    results = _verdicts(tmp_path, files={"scripts/build-images-devpod.sh": trig})
+    assert not results["S2"].ok
+    assert "found docker-build.yml" in results["S2"].message
+    # the stale file name is also a dangling path (D3), at the gh line
+    assert "scripts/build-images-devpod.sh:15 names docker-build.yml" in results["D3"].message
+    assert results["D1"].ok and results["D2"].ok and results["S1"].ok
+
+
+def test_s2_status_script_naming_no_workflow(tmp_path):
+    status = STATUS.replace('--workflow="$workflow" ', "")
+    results = _verdicts(tmp_path, files={"scripts/check-build-status.sh": status})
+    _only_fails(results, "S2")
+    assert results["S2"].message == (
+        "expected a gh workflow run/gh run list naming a workflow; found none (at scripts/check-build-status.sh)"
+    )
+
+
+def test_s2_unresolvable_workflow_is_cannot_decide(tmp_path):
+    trig = TRIGGER.replace('gh workflow run "$workflow"', 'gh workflow run "$1"')
+    sb = make_sandbox_repo(tmp_path / "repo", files={"scripts/build-images-devpod.sh": trig})
+    from buildgate import scripts
+    with pytest.raises(CannotDecide, match=r"can't resolve|\$1"):
+        scripts.scripts_name_existing_workflow(Repo(sb.path), sb.target.scripts, sb.target.workflows_dir)
