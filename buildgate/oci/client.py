@@ -1,0 +1,681 @@
+"""A small, read-only OCI distribution client on httpx (GET and HEAD only).
+
+Why not a library: oras-py caches one token for every repository (the second repository
+breaks), python-dxf refuses HTTP token realms (the sandbox uses one). See FACTS.md.
+
+What it does:
+
+* auth: anonymous, Basic and Bearer, one token cached per (realm, service, scope); once a
+  registry has sent a Bearer challenge, tokens for other repositories are fetched up front
+  (saves the 401 round trip);
+* the full manifest ``Accept`` list (an OCI index is never missed), digests verified against
+  the bytes received;
+* redirects followed by hand, and ``Authorization`` never sent to another origin;
+* 429/503 with ``Retry-After`` retried within a bounded budget, timeouts, size limits on
+  every body read, TLS verification on by default;
+* mirrors: ``{"ghcr.io": "http://127.0.0.1:5000"}`` sends requests for ``ghcr.io/...``
+  images to that endpoint;
+* a per-client cache, so a run never asks the same question twice, and a
+  :class:`RequestLog` that counts requests per image and kind.
+
+Errors are :class:`buildgate.errors.RemoteError` subclasses with one-line reasons; URLs in
+them carry no query string or userinfo, and credentials never appear anywhere.
+"""
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import ipaddress
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from buildgate.errors import NotApplicable, ProtocolError, RateLimited, Unauthorized, Unreachable
+from buildgate.oci.auth import (
+    ChainCredentials,
+    Challenge,
+    Credential,
+    CredentialSource,
+    DockerConfigCredentials,
+    EnvCredentials,
+    NoCredentials,
+    parse_challenge,
+)
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+
+ATTESTATION_REF_TYPE = "vnd.docker.reference.type"
+ATTESTATION_REF_DIGEST = "vnd.docker.reference.digest"
+
+DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_RETRY_WAIT = 10.0
+MAX_REDIRECTS = 5
+MAX_TAG_PAGES = 200
+USER_AGENT = "buildgate-oci/0.1 (read-only)"
+
+
+# -- request accounting -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RequestRecord:
+    image: str
+    kind: str  # token | manifest | blob | tags | referrers
+    method: str
+    url: str  # sanitised: no userinfo, no query string
+    status: int | None
+
+
+class RequestLog:
+    """Every HTTP request the client made, for the benchmark and for cache tests."""
+
+    def __init__(self) -> None:
+        self.entries: list[RequestRecord] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.entries.append(record)
+
+    def count(self, image: str | None = None, kind: str | None = None) -> int:
+        return sum(1 for e in self.entries if (image is None or e.image == image) and (kind is None or e.kind == kind))
+
+    def per_image(self) -> dict[str, dict[str, int]]:
+        """``{image: {kind: n}}``."""
+        out: dict[str, Counter] = {}
+        for e in self.entries:
+            out.setdefault(e.image, Counter())[e.kind] += 1
+        return {k: dict(v) for k, v in out.items()}
+
+    def repeated(self) -> list[tuple[str, str, int]]:
+        """Non-token requests made more than once: ``(method, url, n)`` (should be empty)."""
+        c = Counter((e.method, e.url) for e in self.entries if e.kind != "token" and e.status != 401)
+        return [(m, u, n) for (m, u), n in c.items() if n > 1]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+# -- results --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest or index as the registry served it (bytes verified against ``digest``)."""
+
+    digest: str
+    media_type: str
+    data: dict
+    raw: bytes = field(repr=False)
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES or (
+            self.media_type not in MANIFEST_TYPES and isinstance(self.data.get("manifests"), list)
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedTag:
+    """What a tag points to."""
+
+    image: str
+    tag: str
+    digest: str  # of the index or manifest the tag points to
+    media_type: str
+    child_digests: dict[str, str]  # platform ("linux/amd64") -> manifest digest; attestations excluded
+    manifest: Manifest = field(repr=False)
+
+    @property
+    def is_index(self) -> bool:
+        return self.manifest.is_index
+
+    @property
+    def ref(self) -> str:
+        return f"{self.image}:{self.tag}@{self.digest}"
+
+
+def platform_key(platform: Any) -> str:
+    if not isinstance(platform, dict):
+        return "unknown/unknown"
+    parts = [str(platform.get("os", "unknown")), str(platform.get("architecture", "unknown"))]
+    if platform.get("variant"):
+        parts.append(str(platform["variant"]))
+    return "/".join(parts)
+
+
+def is_attestation_descriptor(desc: dict) -> bool:
+    ann = desc.get("annotations") or {}
+    return ann.get(ATTESTATION_REF_TYPE) == "attestation-manifest" or platform_key(desc.get("platform")) == "unknown/unknown"
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """``ghcr.io/org/name`` -> (``ghcr.io``, ``org/name``); Docker Hub short names are expanded."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        host, repo = first, rest
+    else:
+        host, repo = "docker.io", image
+    if host == "docker.io" and "/" not in repo:
+        repo = "library/" + repo
+    if not repo or any(c.isupper() for c in repo):
+        raise NotApplicable(f"not a valid image name: {image!r}")
+    return host, repo
+
+
+def sanitize_url(url: str) -> str:
+    """A URL safe for messages: no userinfo, no query string, no fragment."""
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "<invalid url>"
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _origin(url: str) -> tuple[str, str]:
+    p = urlsplit(url)
+    return p.scheme, p.netloc.rsplit("@", 1)[-1].lower()
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+
+@dataclass
+class _Token:
+    value: str
+    expires: float
+
+
+# -- the client -----------------------------------------------------------------------------------
+class RegistryClient:
+    """Read-only registry client with per-scope tokens, caching and request accounting."""
+
+    def __init__(
+        self,
+        *,
+        mirrors: dict[str, str] | None = None,
+        timeout: float = 10,
+        credentials: CredentialSource | None = None,
+        verify: bool | str = True,
+        max_manifest_bytes: int = DEFAULT_MAX_MANIFEST_BYTES,
+        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        insecure_hosts: tuple[str, ...] = (),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.mirrors = {k: v.rstrip("/") for k, v in (mirrors or {}).items()}
+        self.timeout = timeout
+        self.credentials: CredentialSource = credentials or NoCredentials()
+        self.max_manifest_bytes = max_manifest_bytes
+        self.max_blob_bytes = max_blob_bytes
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.insecure_hosts = insecure_hosts
+        self.requests = RequestLog()
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            verify=verify,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": USER_AGENT},
+            transport=transport,
+        )
+        self._lock = threading.RLock()
+        self._tokens: dict[tuple, _Token] = {}
+        self._challenges: dict[str, Challenge] = {}  # endpoint base -> last bearer/basic challenge
+        self._tag_cache: dict[tuple[str, str], ResolvedTag | None] = {}
+        self._manifest_cache: dict[tuple[str, str], Manifest | None] = {}
+        self._blob_cache: dict[tuple[str, str], bytes] = {}
+        self._tags_cache: dict[str, list[str]] = {}
+        self._referrers_cache: dict[tuple[str, str], list[dict] | None] = {}
+
+    # -- lifecycle
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RegistryClient(mirrors={self.mirrors!r})"
+
+    # -- endpoints
+    def endpoint(self, image: str) -> tuple[str, str]:
+        """``(base URL, repository)`` the client talks to for ``image`` (mirrors applied)."""
+        host, repo = split_image(image)
+        if host in self.mirrors:
+            return self.mirrors[host], repo
+        if host == "docker.io":
+            return "https://registry-1.docker.io", repo
+        scheme = "http" if host in self.insecure_hosts else "https"
+        return f"{scheme}://{host}", repo
+
+    # -- public API
+    def resolve_tag(self, image: str, tag: str) -> ResolvedTag | None:
+        """What ``image:tag`` points to, or None when the registry says it does not exist."""
+        key = (image, tag)
+        with self._lock:
+            if key in self._tag_cache:
+                return self._tag_cache[key]
+            m = self._get_manifest(image, tag)
+            resolved = None
+            if m is not None:
+                children: dict[str, str] = {}
+                if m.is_index:
+                    for desc in m.data.get("manifests") or []:
+                        if isinstance(desc, dict) and not is_attestation_descriptor(desc) and isinstance(desc.get("digest"), str):
+                            children.setdefault(platform_key(desc.get("platform")), desc["digest"])
+                resolved = ResolvedTag(image, tag, m.digest, m.media_type, children, m)
+                self._manifest_cache[(image, m.digest)] = m
+            self._tag_cache[key] = resolved
+            return resolved
+
+    def manifest(self, image: str, digest: str) -> Manifest | None:
+        """A manifest by digest (cached), or None when absent."""
+        with self._lock:
+            key = (image, digest)
+            if key not in self._manifest_cache:
+                self._manifest_cache[key] = self._get_manifest(image, digest)
+            return self._manifest_cache[key]
+
+    def blob(self, image: str, digest: str, max_bytes: int | None = None) -> bytes:
+        """A blob's bytes (verified against its digest). A missing blob is a protocol error:
+        only blobs a manifest references are ever asked for."""
+        limit = max_bytes or self.max_blob_bytes
+        with self._lock:
+            key = (image, digest)
+            if key in self._blob_cache:
+                return self._blob_cache[key]
+            base, repo = self.endpoint(image)
+            resp = self._request(image, "blob", "GET", f"{base}/v2/{repo}/blobs/{digest}", {}, repo, limit)
+            if resp.status == 404:
+                raise ProtocolError(f"blob {digest} referenced by a manifest is missing", sanitize_url(resp.url))
+            self._expect_ok(resp)
+            if digest.startswith("sha256:") and _sha256(resp.body) != digest:
+                raise ProtocolError(f"blob content does not match its digest {digest}", sanitize_url(resp.url))
+            self._blob_cache[key] = resp.body
+            return resp.body
+
+    def json_blob(self, image: str, digest: str, max_bytes: int | None = None) -> Any:
+        raw = self.blob(image, digest, max_bytes)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ProtocolError(f"blob {digest} is not valid JSON", image) from None
+
+    def tags(self, image: str) -> list[str]:
+        """Every tag of ``image`` (following ``Link`` pagination); [] when the repository is unknown."""
+        with self._lock:
+            if image in self._tags_cache:
+                return list(self._tags_cache[image])
+            base, repo = self.endpoint(image)
+            url = f"{base}/v2/{repo}/tags/list?n=1000"
+            out: list[str] = []
+            seen: set[str] = set()
+            for _ in range(MAX_TAG_PAGES):
+                resp = self._request(image, "tags", "GET", url, {"Accept": "application/json"}, repo, self.max_manifest_bytes)
+                if resp.status == 404:
+                    break
+                self._expect_ok(resp)
+                doc = self._parse_json(resp)
+                page = doc.get("tags") if isinstance(doc, dict) else None
+                if page is None:
+                    page = []
+                if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
+                    raise ProtocolError("tag list is not a list of strings", sanitize_url(resp.url))
+                out.extend(page)
+                nxt = _next_link(resp.headers.get("link"), resp.url)
+                if not nxt or nxt in seen:
+                    break
+                if _origin(nxt) != _origin(base):
+                    raise ProtocolError("tag list pagination points to another host", sanitize_url(nxt))
+                seen.add(nxt)
+                url = nxt
+            else:
+                raise ProtocolError(f"tag list has more than {MAX_TAG_PAGES} pages", sanitize_url(url))
+            self._tags_cache[image] = out
+            return list(out)
+
+    def referrers(self, image: str, digest: str) -> list[dict] | None:
+        """OCI 1.1 referrers of ``digest`` (descriptors), or None when the registry has no
+        referrers API (404, as on GHCR and distribution 2.8)."""
+        with self._lock:
+            key = (image, digest)
+            if key in self._referrers_cache:
+                return self._referrers_cache[key]
+            base, repo = self.endpoint(image)
+            resp = self._request(image, "referrers", "GET", f"{base}/v2/{repo}/referrers/{digest}",
+                                 {"Accept": OCI_INDEX}, repo, self.max_manifest_bytes)
+            result: list[dict] | None
+            if resp.status in (404, 405, 400):
+                result = None
+            else:
+                self._expect_ok(resp)
+                ctype = resp.headers.get("content-type", "").split(";")[0].strip()
+                if ctype and ctype != OCI_INDEX and "json" not in ctype:
+                    result = None
+                else:
+                    doc = self._parse_json(resp)
+                    mans = doc.get("manifests") if isinstance(doc, dict) else None
+                    result = [d for d in mans if isinstance(d, dict)] if isinstance(mans, list) else None
+            self._referrers_cache[key] = result
+            return result
+
+    # -- manifests
+    def _get_manifest(self, image: str, ref: str) -> Manifest | None:
+        base, repo = self.endpoint(image)
+        url = f"{base}/v2/{repo}/manifests/{ref}"
+        resp = self._request(image, "manifest", "GET", url, {"Accept": MANIFEST_ACCEPT}, repo, self.max_manifest_bytes)
+        if resp.status == 404:
+            return None
+        self._expect_ok(resp)
+        where = f"{image}:{ref}" if not ref.startswith("sha256:") else f"{image}@{ref}"
+        digest = _sha256(resp.body)
+        header = resp.headers.get("docker-content-digest")
+        if header and header.startswith("sha256:") and header != digest:
+            raise ProtocolError(f"manifest bytes hash to {digest}, registry says {header}", where)
+        if ref.startswith("sha256:") and digest != ref:
+            raise ProtocolError(f"manifest bytes hash to {digest}, expected {ref}", where)
+        try:
+            data = json.loads(resp.body)
+        except ValueError:
+            raise ProtocolError("manifest is not valid JSON", where) from None
+        if not isinstance(data, dict):
+            raise ProtocolError("manifest is not a JSON object", where)
+        media = data.get("mediaType") or resp.headers.get("content-type", "").split(";")[0].strip()
+        if not isinstance(media, str):
+            raise ProtocolError("manifest mediaType is not a string", where)
+        if media not in INDEX_TYPES + MANIFEST_TYPES and not isinstance(data.get("manifests"), list) and not isinstance(data.get("layers"), list):
+            raise ProtocolError(f"unexpected manifest media type {media!r}", where)
+        return Manifest(digest, media, data, resp.body)
+
+    # -- HTTP plumbing
+    def _parse_json(self, resp: _Response) -> Any:
+        try:
+            return json.loads(resp.body)
+        except ValueError:
+            raise ProtocolError("answer is not valid JSON", sanitize_url(resp.url)) from None
+
+    def _expect_ok(self, resp: _Response) -> None:
+        if 200 <= resp.status < 300:
+            return
+        where = sanitize_url(resp.url)
+        if resp.status == 401:
+            raise Unauthorized("401 unauthorized", where)
+        if resp.status == 403:
+            raise Unauthorized("403 denied: the credentials lack pull access", where)
+        if resp.status == 429:
+            raise RateLimited("429 too many requests", where)
+        raise ProtocolError(f"unexpected HTTP {resp.status}{_error_code(resp)}", where)
+
+    def _request(self, image: str, kind: str, method: str, url: str, headers: dict[str, str],
+                 repo: str, limit: int) -> _Response:
+        """One logical request: auth, one challenge round, redirects and retries."""
+        base = _base_of(url)
+        auth = self._auth_header(image, base, repo, None)
+        resp = self._send(image, kind, method, url, headers, auth, limit)
+        if resp.status == 401:
+            challenge = parse_challenge(resp.headers.get("www-authenticate"))
+            if challenge is None or challenge.scheme not in ("bearer", "basic"):
+                raise Unauthorized("401 without a usable WWW-Authenticate challenge", sanitize_url(resp.url))
+            self._challenges[base] = challenge
+            retried_with = self._auth_header(image, base, repo, challenge, fresh=auth is not None)
+            if retried_with is None:
+                raise Unauthorized("401 unauthorized and no credentials configured for this registry", sanitize_url(resp.url))
+            resp = self._send(image, kind, method, url, headers, retried_with, limit)
+            if resp.status == 401:
+                cred = self.credentials.get(_origin(base)[1])
+                detail = f"credentials from {cred.source} were rejected" if cred else "anonymous access was refused"
+                raise Unauthorized(f"401 unauthorized: {detail}", sanitize_url(resp.url))
+        if resp.status == 403:
+            cred = self.credentials.get(_origin(base)[1])
+            who = f"credentials from {cred.source}" if cred else "anonymous access"
+            raise Unauthorized(f"403 denied: {who} may not pull {repo}", sanitize_url(resp.url))
+        return resp
+
+    def _send(self, image: str, kind: str, method: str, url: str, headers: dict[str, str],
+              auth: str | None, limit: int) -> _Response:
+        """Send with bounded retries on 429/503 and hand-followed redirects."""
+        attempt = 0
+        origin = _origin(url)
+        current = url
+        redirects = 0
+        while True:
+            h = dict(headers)
+            if auth and _origin(current) == origin:
+                h["Authorization"] = auth
+            resp = self._once(image, kind, method, current, h, limit)
+            if resp.status in (301, 302, 303, 307, 308):
+                loc = resp.headers.get("location")
+                if not loc:
+                    raise ProtocolError(f"HTTP {resp.status} redirect without Location", sanitize_url(current))
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise ProtocolError(f"more than {MAX_REDIRECTS} redirects", sanitize_url(url))
+                nxt = urljoin(current, loc)
+                if urlsplit(nxt).scheme not in ("http", "https"):
+                    raise ProtocolError("redirect to a non-HTTP location", sanitize_url(current))
+                if urlsplit(nxt).scheme == "http" and urlsplit(current).scheme == "https":
+                    raise ProtocolError("redirect from HTTPS down to HTTP refused", sanitize_url(nxt))
+                current = nxt
+                continue
+            if resp.status in (429, 503) and attempt < self.max_retries:
+                wait = _retry_after(resp.headers.get("retry-after"), attempt)
+                if wait > self.max_retry_wait:
+                    raise RateLimited(f"HTTP {resp.status} asks to wait {wait:.0f}s, over the {self.max_retry_wait:.0f}s budget",
+                                      sanitize_url(current))
+                attempt += 1
+                time.sleep(wait)
+                continue
+            if resp.status == 429:
+                raise RateLimited(f"429 too many requests, still after {attempt} retries", sanitize_url(current))
+            if resp.status >= 500:
+                raise ProtocolError(f"server error HTTP {resp.status}{_error_code(resp)}"
+                                    + (f" after {attempt} retries" if attempt else ""), sanitize_url(current))
+            return resp
+
+    def _once(self, image: str, kind: str, method: str, url: str, headers: dict[str, str], limit: int) -> _Response:
+        where = sanitize_url(url)
+        status: int | None = None
+        try:
+            with self._http.stream(method, url, headers=headers) as r:
+                status = r.status_code
+                body = b""
+                if method != "HEAD" and (200 <= r.status_code < 300 or r.status_code in (401, 403, 404, 429) or r.status_code >= 500):
+                    length = r.headers.get("content-length")
+                    if length and length.isdigit() and int(length) > limit:
+                        raise ProtocolError(f"answer is {int(length)} bytes, over the {limit}-byte limit", where)
+                    chunks: list[bytes] = []
+                    size = 0
+                    for chunk in r.iter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            raise ProtocolError(f"answer is over the {limit}-byte limit", where)
+                        chunks.append(chunk)
+                    body = b"".join(chunks)
+                return _Response(r.status_code, r.headers, body, str(r.url))
+        except httpx.TimeoutException:
+            raise Unreachable(f"no answer within {self.timeout:g}s (timeout)", where) from None
+        except httpx.ConnectError as exc:
+            raise Unreachable(f"cannot connect: {_short_exc(exc)}", where) from None
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"HTTP transport error: {_short_exc(exc)}", where) from None
+        finally:
+            self.requests.add(RequestRecord(image, kind, method, where, status))
+
+    # -- auth
+    def _auth_header(self, image: str, base: str, repo: str, challenge: Challenge | None, fresh: bool = False) -> str | None:
+        """The Authorization value for ``repo`` at ``base``, using the last known challenge."""
+        challenge = challenge or self._challenges.get(base)
+        if challenge is None:
+            return None
+        host = _origin(base)[1]
+        cred = self.credentials.get(host)
+        if challenge.scheme == "basic":
+            if cred is None or cred.identity_token:
+                return None
+            if urlsplit(base).scheme != "https" and not _is_loopback(urlsplit(base).hostname or ""):
+                raise Unauthorized("refusing to send credentials over plain HTTP", sanitize_url(base))
+            return cred.basic_header()
+        scope = f"repository:{repo}:pull"
+        token = self._bearer(image, base, challenge, scope, cred, fresh)
+        return f"Bearer {token}" if token else None
+
+    def _bearer(self, image: str, base: str, challenge: Challenge, scope: str, cred: Credential | None, fresh: bool) -> str | None:
+        realm = challenge.realm
+        if not realm:
+            raise Unauthorized("Bearer challenge without a realm", sanitize_url(base))
+        key = (realm, challenge.service, scope, cred.source if cred else None)
+        cached = self._tokens.get(key)
+        if cached and not fresh and cached.expires > time.monotonic():
+            return cached.value
+        rp = urlsplit(realm)
+        if rp.scheme not in ("http", "https"):
+            raise Unauthorized("token realm is not an HTTP URL", sanitize_url(realm))
+        headers = {"Accept": "application/json"}
+        send_creds = cred is not None and (rp.scheme == "https" or _is_loopback(rp.hostname or ""))
+        if cred is not None and not send_creds:
+            raise Unauthorized("refusing to send credentials to a plain-HTTP token realm", sanitize_url(realm))
+        if send_creds and cred is not None:
+            headers["Authorization"] = cred.basic_header()
+        params = {"scope": scope}
+        if challenge.service:
+            params["service"] = challenge.service
+        url = str(httpx.URL(realm).copy_merge_params(params))
+        resp = self._send(image, "token", "GET", url, headers, None, 256 * 1024)
+        where = sanitize_url(realm)
+        if resp.status in (401, 403):
+            detail = f"credentials from {cred.source} were rejected" if cred else "anonymous token refused"
+            raise Unauthorized(f"token service answered {resp.status}: {detail}", where)
+        if resp.status != 200:
+            raise ProtocolError(f"token service answered HTTP {resp.status}", where)
+        try:
+            doc = json.loads(resp.body)
+        except ValueError:
+            raise ProtocolError("token service answer is not valid JSON", where) from None
+        value = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
+        if not isinstance(value, str) or not value:
+            raise ProtocolError("token service answer holds no token", where)
+        ttl = doc.get("expires_in") if isinstance(doc.get("expires_in"), (int, float)) else 60
+        self._tokens[key] = _Token(value, time.monotonic() + max(10.0, float(ttl) - 5))
+        return value
+
+
+def _base_of(url: str) -> str:
+    p = urlsplit(url)
+    return urlunsplit((p.scheme, p.netloc, "", "", ""))
+
+
+def _retry_after(value: str | None, attempt: int) -> float:
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError):
+            pass
+    return min(0.25 * (2 ** attempt), 4.0)
+
+
+def _next_link(header: str | None, current: str) -> str | None:
+    if not header:
+        return None
+    for part in header.split(","):
+        if 'rel="next"' in part or "rel=next" in part:
+            start, end = part.find("<"), part.find(">")
+            if 0 <= start < end:
+                return urljoin(current, part[start + 1:end])
+    return None
+
+
+def _error_code(resp: _Response) -> str:
+    try:
+        doc = json.loads(resp.body[:4096]) if resp.body else None
+        code = doc["errors"][0]["code"] if isinstance(doc, dict) else None
+        return f" ({code})" if isinstance(code, str) and code.isupper() else ""
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+def _short_exc(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "Connection refused" in text:
+        return "connection refused"
+    return text[:160]
+
+
+# -- from a target ----------------------------------------------------------------------------------
+def client_from_target(target: Any) -> RegistryClient:
+    """A client configured by ``target.registry`` (mirrors, env var names, docker config, TLS).
+
+    Credentials are looked up in this order: the env vars the target names (or GHCR's
+    conventions), then Docker's ``config.json`` (the target's path, or the default).
+    """
+    cfg: dict = dict(getattr(target, "registry", {}) or {})
+    sources: list[CredentialSource] = []
+    token_envs = (cfg["token_env"],) if cfg.get("token_env") else EnvCredentials().token_envs
+    user_envs = (cfg["username_env"],) if cfg.get("username_env") else EnvCredentials().username_envs
+    hosts = {img.registry for img in getattr(target, "images", ())} or {"ghcr.io"}
+    for host in sorted(hosts):
+        # env credentials go to the real registry only, never to a mirror of it
+        if host not in cfg.get("mirrors", {}):
+            sources.append(EnvCredentials(host, token_envs, user_envs))
+    sources.append(DockerConfigCredentials(cfg.get("docker_config")))
+    verify: bool | str = True
+    if cfg.get("ca_bundle"):
+        verify = str(cfg["ca_bundle"])
+    if cfg.get("insecure"):
+        verify = False
+    kwargs: dict[str, Any] = {}
+    if cfg.get("max_manifest_bytes"):
+        kwargs["max_manifest_bytes"] = int(cfg["max_manifest_bytes"])
+    if cfg.get("max_retries") is not None:
+        kwargs["max_retries"] = int(cfg["max_retries"])
+    return RegistryClient(
+        mirrors=dict(cfg.get("mirrors", {})),
+        timeout=float(cfg.get("timeout", 10)),
+        credentials=ChainCredentials(*sources),
+        verify=verify,
+        **kwargs,
+    )
+
+
+def iter_index_children(manifest: Manifest) -> Iterator[dict]:
+    for desc in manifest.data.get("manifests") or []:
+        if isinstance(desc, dict):
+            yield desc
