@@ -59,9 +59,21 @@ def workflow_files(repo: Repo, target: Target) -> list[str]:
     return [p for p in repo.list_files(target.workflows_dir) if p.endswith((".yml", ".yaml"))]
 
 
+def present(repo: Repo, path: str) -> bool:
+    """Whether ``path`` is a readable file; a symlink out of the repository, a folder or an
+    oversized file raises :class:`InputError` instead of counting as missing."""
+    try:
+        repo.read_bytes(path)
+    except InputError as exc:
+        if exc.reason.startswith("file not found"):
+            return False
+        raise
+    return True
+
+
 def subject_workflow(repo: Repo, target: Target) -> Workflow:
     """The claimed workflow; when it is missing, the one workflow that does the job instead."""
-    if repo.exists(target.workflow):
+    if present(repo, target.workflow):
         return load_workflow(repo, target.workflow, target.github)
     found = find_build_workflows(repo, target)
     if len(found) == 1:
@@ -159,8 +171,7 @@ def find_build_workflows(repo: Repo, target: Target) -> list[str]:
 def w1_workflow_exists(repo: Repo, target: Target) -> CheckResult:
     """W1: the workflow file is at the claimed path."""
     path = target.workflow
-    if repo.exists(path):
-        repo.read_bytes(path)  # a symlink out of the repository or a folder: InputError
+    if present(repo, path):
         return CheckResult.passed(f"{path} exists", [f"workflow file: {path}"])
     others = find_build_workflows(repo, target)
     found = f"no such file; the images are built by {', '.join(others)} now" if others else "no such file"

@@ -260,7 +260,7 @@ def expand_matrix(matrix: Any, where: str, context: dict) -> list[dict[str, Any]
 
 # ----------------------------------------------------------------------------- shell
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+)(?::(\d+))?)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d*)(?::(\d+))?)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _OPENERS = {"if": "fi", "case": "esac", "for": "done", "while": "done", "until": "done", "select": "done"}
 
 
@@ -349,7 +349,7 @@ def _expand(word: str, env: Mapping[str, str]) -> str:
             return m.group(0)
         val = str(env[name])
         if m.group(2) is not None:
-            off = int(m.group(2))
+            off = int(m.group(2) or 0)
             val = val[off:off + int(m.group(3))] if m.group(3) is not None else val[off:]
         return val
 
