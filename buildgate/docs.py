@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from typing import Iterable
 from urllib.parse import unquote
 
-from buildgate.errors import CannotDecide, InputError
+from buildgate.errors import CannotDecide
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
 from buildgate import scripts as sh
@@ -295,7 +295,7 @@ _WORKFLOW_REF = re.compile(
     r"|--workflow[=\s]+[\"']?([\w./-]+\.ya?ml)\b|\bgh\s+run\s+list\b[^\n|;]*?\s-w\s+[\"']?([\w./-]+\.ya?ml)\b"
 )
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$", re.I)
-_PLACEHOLDER = re.compile(r"path/to/|/to/your|\byour[-_]|\.\.\.|…|\bxxx\b|\bfoo\b|example|\bmy-|\bsome-", re.I)
+_PLACEHOLDER = re.compile(r"^\.git/|path/to/|/to/your|\byour[-_]|\.\.\.|…|\bxxx\b|\bfoo\b|\bmy-|\bsome-", re.I)
 
 
 def _looks_like_path(tok: str, allow_dir: bool) -> bool:
@@ -495,32 +495,32 @@ def files_to_scan(repo: Repo, docs: str, readme: str, scripts: Iterable[str]) ->
     return list(dict.fromkeys(posixpath.normpath(p) for p in md)), list(dict.fromkeys(scr))
 
 
-def references(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
-               github: str | None = None) -> list[tuple[Ref, list[str]]]:
-    """Every path-like reference in the docs and scripts, with the repository paths it can mean."""
+def _collect(repo: Repo, docs: str, readme: str, scripts: list[str], workflows_dir: str,
+             github: str | None) -> tuple[_Resolver, list[str], list[tuple[Ref, list[str]]]]:
     resolver = _Resolver(repo, workflows_dir)
     md, scr = files_to_scan(repo, docs, readme, scripts)
-    refs: list[tuple[Ref, list[str]]] = []
-    for f in md:
-        refs.extend(_markdown_refs_of(resolver, f, repo.read_text(f), github))
-    for f in scr:
-        refs.extend(_script_refs_of(resolver, f, repo.read_text(f)))
-    return refs
-
-
-def named_paths_exist(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
-                      github: str | None = None) -> CheckResult:
-    """D3: every workflow, script or doc path named in the docs and scripts exists."""
-    scripts = list(scripts)
-    resolver = _Resolver(repo, workflows_dir)
-    md, scr = files_to_scan(repo, docs, readme, scripts)
-    if not md and not scr:
-        return CheckResult.failed(f"docs or scripts to read ({docs}, {readme}, {', '.join(scripts)})", "none of them")
     found: list[tuple[Ref, list[str]]] = []
     for f in md:
         found.extend(_markdown_refs_of(resolver, f, repo.read_text(f), github))
     for f in scr:
         found.extend(_script_refs_of(resolver, f, repo.read_text(f)))
+    return resolver, md + scr, found
+
+
+def references(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
+               github: str | None = None) -> list[tuple[Ref, list[str]]]:
+    """Every path-like reference in the docs and scripts, with the repository paths it can mean."""
+    return _collect(repo, docs, readme, list(scripts), workflows_dir, github)[2]
+
+
+def named_paths_exist(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
+                      github: str | None = None) -> CheckResult:
+    """D3: every workflow, script or doc path named in the docs and scripts exists. Each dangling
+    reference is reported with file:line; one that leaves the repository is never read."""
+    scripts = list(scripts)
+    resolver, scanned, found = _collect(repo, docs, readme, scripts, workflows_dir, github)
+    if not scanned:
+        return CheckResult.failed(f"docs or scripts to read ({docs}, {readme}, {', '.join(scripts)})", "none of them")
     dangling: list[Dangling] = []
     ok: list[str] = []
     seen: set[tuple[str, int, str]] = set()
@@ -534,7 +534,9 @@ def named_paths_exist(repo: Repo, docs: str, readme: str, scripts: Iterable[str]
             ok.append(f"{ref.file}:{ref.line}: {ref.text}")
         else:
             dangling.append(Dangling(ref, why))
-    files = f"{len(md) + len(scr)} files ({', '.join(md + scr)})"
+    files = f"{len(scanned)} files ({', '.join(scanned)})"
+    order = {f: i for i, f in enumerate(scanned)}
+    dangling.sort(key=lambda d: (order.get(d.ref.file, len(order)), d.ref.line))
     if dangling:
         first = "; ".join(str(d) for d in dangling[:3])
         more = f" (+{len(dangling) - 3} more)" if len(dangling) > 3 else ""
