@@ -37,7 +37,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo, _clean_rel
@@ -651,8 +651,12 @@ def _from_kubectl(docs: list[Any], builtin: list[RenderedObject]) -> list[Render
 
 
 # -- K1 ----------------------------------------------------------------------------------------
-def check_overrides(kust: Kustomization, rendered: Rendered, images: list[str] | tuple[str, ...]) -> CheckResult:
+def check_overrides(kust: Kustomization, rendered: Rendered | Callable[[], Rendered],
+                    images: list[str] | tuple[str, ...]) -> CheckResult:
     """K1: an ``images:`` entry (newName, newTag) per built image, and the rendered manifests use it.
+
+    ``rendered`` may be a zero-argument callable: it is called only once the file is known to be
+    a Kustomization, so a wrong kind is a failure of K1 rather than a rendering error.
 
     An entry counts for an image when its newName is the image, or its name is and it has no
     newName. The rendered manifests must then run ``image:newTag`` (``@digest`` too, if set)
@@ -661,13 +665,15 @@ def check_overrides(kust: Kustomization, rendered: Rendered, images: list[str] |
     """
     if not images:
         raise CannotDecide("the target names no images to check")
-    evidence = [rendered.evidence, *rendered.notes]
     problem = kust.kind_problem()
     if problem:
         return CheckResult.failed(
             f"a Kustomization (apiVersion {KUSTOMIZATION_API}, kind Kustomization)", problem,
-            kust.where("kind" if "kind" in kust.data else "apiVersion"), evidence,
+            kust.where("kind" if "kind" in kust.data else "apiVersion"),
         )
+    if callable(rendered):
+        rendered = rendered()
+    evidence = [rendered.evidence, *rendered.notes]
     failures: list[str] = []
     containers = list(rendered.containers())
     for image in images:

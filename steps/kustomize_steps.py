@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import pytest
 from pytest_bdd import then
 
 from buildgate import history, kustomize
@@ -14,8 +15,12 @@ from steps.common import check
 
 
 @then("the kustomization overrides every built image and the rendered manifests use it")
-def _kustomization_overrides_images(kustomization: Kustomization, kustomize_rendered: Rendered, target: Target) -> None:
-    check(kustomize.check_overrides(kustomization, kustomize_rendered, [i.name for i in target.images]))
+def _kustomization_overrides_images(kustomization: Kustomization, target: Target, request: pytest.FixtureRequest) -> None:
+    # Rendered only once the file is known to be a Kustomization (a wrong kind fails K1).
+    def rendered() -> Rendered:
+        return request.getfixturevalue("kustomize_rendered")
+
+    check(kustomize.check_overrides(kustomization, rendered, [i.name for i in target.images]))
 
 
 @then("every newTag names a commit of the repository's history")
