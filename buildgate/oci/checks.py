@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence, Union
 
 from buildgate.errors import CannotDecide
 from buildgate.oci.attestations import (
@@ -55,6 +55,18 @@ def require_commit_tags(tags: Sequence[str], commit: str) -> list[str]:
     return found
 
 
+Tags = Union[Sequence[str], Mapping[str, Sequence[str]]]
+"""The tags the workflow computes for the commit: one list for every image, or per image."""
+
+
+def _tags_for(tags: Tags, image: str) -> list[str]:
+    if isinstance(tags, Mapping):
+        if image not in tags:
+            raise CannotDecide(f"the workflow model computes no tags for {image} (see W4/W6)", image)
+        return list(tags[image])
+    return list(tags)
+
+
 def _ref(image: str, tag: str, digest: str | None = None) -> str:
     return f"{image}:{tag}@{digest}" if digest else f"{image}:{tag}"
 
@@ -77,27 +89,29 @@ def tag_exists(client: RegistryClient, images: Sequence[str], tag: str = "latest
     return CheckResult.combine(results, f"{tag!r} exists for {len(images)} image(s)")
 
 
-def commit_tags_exist(client: RegistryClient, images: Sequence[str], expected_tags: Sequence[str], commit: str) -> CheckResult:
+def commit_tags_exist(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str) -> CheckResult:
     """G2: every tag the workflow computes for ``commit`` that names the commit exists, per image."""
-    wanted = require_commit_tags(expected_tags, commit)
     results = []
+    shown: set[str] = set()
     for image in images:
+        wanted = require_commit_tags(_tags_for(expected_tags, image), commit)
+        shown.update(wanted)
         for tag in wanted:
             r = client.resolve_tag(image, tag)
             if r is None:
                 results.append(_missing(image, tag, f" (the workflow's tag for commit {commit[:12]})"))
             else:
                 results.append(CheckResult.passed("", [f"{_ref(image, tag, r.digest)} names commit {commit[:12]}"]))
-    return CheckResult.combine(results, f"commit tag(s) {', '.join(wanted)} exist for {len(images)} image(s)")
+    return CheckResult.combine(results, f"commit tag(s) {', '.join(sorted(shown))} exist for {len(images)} image(s)")
 
 
 # -- G3 ---------------------------------------------------------------------------------------------
-def same_digest(client: RegistryClient, images: Sequence[str], expected_tags: Sequence[str], commit: str,
+def same_digest(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                 moving_tag: str = "latest") -> CheckResult:
     """G3: ``latest`` and the commit tag(s) resolve to the same digest, per image."""
-    wanted = require_commit_tags(expected_tags, commit)
     results = []
     for image in images:
+        wanted = require_commit_tags(_tags_for(expected_tags, image), commit)
         a = client.resolve_tag(image, moving_tag)
         for tag in wanted:
             b = client.resolve_tag(image, tag)
@@ -116,12 +130,12 @@ def same_digest(client: RegistryClient, images: Sequence[str], expected_tags: Se
 
 
 # -- G4 / G5 / G6 ----------------------------------------------------------------------------------
-def _subjects(client: RegistryClient, images: Sequence[str], expected_tags: Sequence[str], commit: str
+def _subjects(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str
               ) -> tuple[list[tuple[str, str, ResolvedTag]], list[CheckResult]]:
     """The distinct (image, tag, resolved) to inspect: each commit tag of each image."""
-    wanted = require_commit_tags(expected_tags, commit)
     subjects, failures = [], []
     for image in images:
+        wanted = require_commit_tags(_tags_for(expected_tags, image), commit)
         seen: set[str] = set()
         for tag in wanted:
             r = client.resolve_tag(image, tag)
@@ -133,7 +147,7 @@ def _subjects(client: RegistryClient, images: Sequence[str], expected_tags: Sequ
     return subjects, failures
 
 
-def attestations_present(client: RegistryClient, images: Sequence[str], expected_tags: Sequence[str], commit: str) -> CheckResult:
+def attestations_present(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str) -> CheckResult:
     """G4: an SPDX SBOM and a SLSA provenance for every platform image of each commit tag."""
     subjects, results = _subjects(client, images, expected_tags, commit)
     for image, tag, r in subjects:
@@ -157,7 +171,7 @@ def attestations_present(client: RegistryClient, images: Sequence[str], expected
     return CheckResult.combine(results, "SBOM and provenance attestations present for every platform image")
 
 
-def provenance_matches(client: RegistryClient, images: Sequence[str], expected_tags: Sequence[str], commit: str,
+def provenance_matches(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                        repo_url: str) -> CheckResult:
     """G5: each platform image's provenance names ``repo_url`` and ``commit`` (and attests that image)."""
     want_repo = normalize_repo_url(repo_url)
@@ -194,7 +208,7 @@ def provenance_matches(client: RegistryClient, images: Sequence[str], expected_t
     return CheckResult.combine(results, f"provenance names {repo_url} at {commit[:12]} for every platform image")
 
 
-def labels_match(client: RegistryClient, images: Sequence[str], expected_tags: Sequence[str], commit: str,
+def labels_match(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                  repo_url: str) -> CheckResult:
     """G6: OCI labels ``org.opencontainers.image.source``/``.revision`` name the repo and commit."""
     want_repo = normalize_repo_url(repo_url)
