@@ -1,4 +1,10 @@
-"""Schema of the target file's ``cluster:`` section (owned by the cluster layer)."""
+"""Schema of the target file's ``cluster:`` section (owned by the cluster layer).
+
+``kubeconfig`` (a path, relative to the target file), ``context`` and ``in_cluster`` say where the
+cluster is; none of them means "no cluster": the cluster scenarios are skipped. ``wait.rollout``
+and ``wait.sync`` are the budgets of the waiting steps (seconds): ``timeout`` (0 = look once),
+``interval`` between looks, ``degraded_grace`` before a Degraded state fails the step.
+"""
 from __future__ import annotations
 
 _WAIT = {
@@ -18,13 +24,16 @@ SCHEMA = {
         "kubeconfig": {"type": "string"},
         "context": {"type": "string"},
         "in_cluster": {"type": "boolean"},
-        "namespace": {"type": "string"},
+        # namespace of the Deployments when the rendered manifests don't name one
+        "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+        # seconds one API request may take
+        "request_timeout": {"type": "number", "exclusiveMinimum": 0},
         "argocd": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "namespace": {"type": "string"},
-                "application": {"type": "string"},
+                "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+                "application": {"type": "string", "minLength": 1},
             },
         },
         "wait": {

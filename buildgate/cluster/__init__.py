@@ -1,0 +1,12 @@
+"""The cluster layer: a read-only reader on the official client, waiting, evidence, K5 and K6.
+
+Public API:
+
+* :func:`buildgate.cluster.config.cluster_config` -> :class:`ClusterConfig` (the ``cluster:`` section)
+* :class:`buildgate.cluster.reader.ClusterReader` (``from_config``; get/list/watch only)
+* :func:`buildgate.cluster.expected.expected_deployments` (what the kustomization renders)
+* K5: :mod:`buildgate.cluster.k5` (``containers_use_images``, ``rollouts_complete``,
+  ``pods_run_registry_digests``); K6: :func:`buildgate.cluster.k6.application_deployed`
+* :func:`buildgate.cluster.wait.eventually`, :func:`buildgate.cluster.evidence.redact`
+"""
+from __future__ import annotations
