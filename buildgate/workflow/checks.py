@@ -947,3 +947,82 @@ def w10_written_tag_is_pushed(repo: Repo, target: Target, workflow: Workflow | N
     except ImportError:
         raise CannotDecide("tag-write recognition (buildgate.workflow.tagwrites) is not available") from None
     return _w10(repo, target, _wf(repo, target, workflow), tagwrites)
+
+
+def _script_line(step: Step, line: int | None) -> str:
+    """``file:line`` of line ``line`` of a step's ``run:`` script (block scalars start below the key)."""
+    where = step.where("run")
+    base = where.rsplit(":", 1)
+    if line is None or len(base) != 2 or not base[1].isdigit():
+        return where
+    block = isinstance(step.run, str) and "\n" in step.run.rstrip("\n")
+    return f"{base[0]}:{int(base[1]) + line if block else int(base[1])}"
+
+
+def _raw_env(*layers: Any) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for layer in layers:
+        for k, v in (layer or {}).items():
+            env[str(k)] = "" if v is None else (v if isinstance(v, str) else ex.to_str(v))
+    return env
+
+
+def _w10(repo: Repo, target: Target, wf: Workflow, tagwrites: Any) -> CheckResult:
+    found = find_update_job(wf, target)
+    if found is None:
+        raise CannotDecide(f"no job edits {target.kustomization}, so no written tag to compare (see W9)", wf.where())
+    job, _steps = found
+    event = _events(target, _sha(repo))["push_main"]
+    pushed: dict[str, list[tuple[str, str]]] = {}
+    for img, b, tags, problem in _image_tags(wf, target, event):
+        if b is None:
+            raise CannotDecide(problem or f"no build of {img.name}", wf.where())
+        pushed[img.name] = tags
+    # what earlier steps and the needed jobs hand to the update job
+    outputs: dict[str, str] = {}
+    for n in _all_needs(wf, job.id):
+        jo = wf.jobs[n].raw.get("outputs")
+        if isinstance(jo, dict):
+            for k, v in jo.items():
+                outputs[f"needs.{n}.outputs.{k}"] = ex.to_str(v)
+    env_extra: dict[str, str] = {}
+    writes: list[tuple[Step, Any]] = []
+    for step in job.steps:
+        if not step.run:
+            continue
+        env = {**_raw_env(wf.env, job.env), **env_extra, **_raw_env(step.env)}
+        for w in tagwrites.find_tag_writes(step.run, env, outputs):
+            writes.append((step, w))
+        if step.id:
+            handed = tagwrites.find_step_outputs(step.run, step.id, env, outputs)
+            outputs.update(handed["outputs"])
+            env_extra.update(handed["env"])
+        else:
+            env_extra.update(tagwrites.find_step_outputs(step.run, "_", env, outputs)["env"])
+    if not writes:
+        raise CannotDecide(f"job {job.id} edits {target.kustomization}, but no tag write in it is recognised", job.where())
+    fails, evidence = [], []
+    names = {i.name.lower(): i.name for i in target.images}
+    for step, w in writes:
+        where = _script_line(step, w.line)
+        imgs = [names[w.image.lower()]] if w.image and w.image.lower() in names else (
+            list(names.values()) if w.image is None else [])
+        if not imgs:
+            evidence.append(f"{where}: writes a tag for {w.image}, not a target image")
+            continue
+        for img in imgs:
+            tags = [t for t, _ in pushed[img]]
+            rendered = w.render(event, tags, None, images=[img])
+            if not rendered:
+                raise CannotDecide(f"job {job.id} writes a digest, not a tag, for {img} ({w.describe})", where)
+            evidence.append(f"{img}: {job.id} writes {w.describe} -> {', '.join(rendered)}; build pushes {', '.join(tags)}")
+            missing = [r for r in rendered if r not in tags]
+            if missing:
+                shown = " or ".join(rendered)
+                fails.append(CheckResult.failed(
+                    f"the tag written for {img} on {event.describe()} to be one the build pushes ({', '.join(tags)})",
+                    f"{w.describe} = {shown}" + (f" ({', '.join(missing)} never pushed)" if len(rendered) > 1 else ""),
+                    where))
+    if fails:
+        return _with_evidence(CheckResult.combine(fails, ""), evidence)
+    return CheckResult.passed(f"job {job.id} writes a tag the build pushes for every image", evidence)
