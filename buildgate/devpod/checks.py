@@ -168,10 +168,10 @@ def workflow_names(repo: Any, paths: Sequence[str]) -> dict[str, str | None]:
 
 def _matches(value: str, path: str, name: str | None) -> bool:
     """Whether ``gh`` would take ``value`` (file name, path or ``name:``) to mean ``path``."""
-    if value.endswith((".yml", ".yaml")):
-        v = posixpath.normpath(value.lstrip("./")) if "/" in value else value
-        return v == posixpath.basename(path) or v == path
-    return name is not None and value.lower() == name.lower()
+    if value.lower().endswith((".yml", ".yaml")):
+        # gh sends a file name to the API (actions/workflows/{file}); a path finds nothing.
+        return value == posixpath.basename(path)
+    return not value.isdigit() and name is not None and value.lower() == name.lower()
 
 
 def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | None], run: ShimmedRun,
@@ -196,7 +196,8 @@ def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | No
         if not paths:
             line = _line_of(script_text, re.compile(re.escape(w))) or _line_of(script_text, re.compile(r"\bgh\b.*\bworkflow"))
             at = f"{run.script}:{line}" if line else run.script
-            problems.append(f"`{c.text}` asks for {w}, not a workflow that builds the images ({exp_text}) (at {at})")
+            hint = " (gh takes a workflow file name or name:, not a path)" if "/" in w else ""
+            problems.append(f"`{c.text}` asks for {w}, not a workflow that builds the images ({exp_text}){hint} (at {at})")
         elif role == "run":
             hit.update(paths)
     for c in gh_calls:

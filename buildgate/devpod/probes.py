@@ -128,7 +128,7 @@ OVERLAY_ERRORS = [re.compile(p, re.I) for p in (
     r"mount(ing)?( source)?:? ?\W*overlay.*invalid argument",
     r"overlay.*invalid argument",
     r"overlay.*not supported as upperdir",
-    r"overlay2?.*driver not supported",
+    r"overlay2?.*driver not supported|driver not supported:? *overlay",
     r"error creating overlay mount",
 )]
 BUILDERS = ("podman", "buildah", "docker")

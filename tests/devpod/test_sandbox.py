@@ -1,0 +1,275 @@
+"""V1–V4 against a real overlay-root sandbox devpod, with good and broken script variants.
+
+One sandbox per module (plus one with fuse-overlayfs for the V2 negative); each test asserts
+what it left behind. Skips, naming the reason, without root or overlay support.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from buildgate.devpod import DevpodHost, api, gh
+from buildgate.devpod.probes import Call
+from buildgate.errors import NotApplicable
+from fixtures.devpod_sandbox import DevpodSandbox
+from fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
+
+LOCAL = "scripts/build-images.sh"
+TRIGGER = "scripts/build-images-devpod.sh"
+_n = itertools.count()
+
+
+def _sandbox(**kw: object) -> DevpodSandbox:
+    try:
+        return DevpodSandbox(**kw)  # type: ignore[arg-type]
+    except NotApplicable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[DevpodSandbox]:
+    sb = _sandbox()
+    yield sb
+    sb.close()
+    assert sb.leftovers() == []
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> SandboxRepo:
+    return make_sandbox_repo(tmp_path_factory.mktemp("devpod-good") / "moltbook-org")
+
+
+def _devpod_for(sb: DevpodSandbox, sr: SandboxRepo) -> DevpodHost:
+    path = f"/workspace/repo-{next(_n)}"
+    sb.put_repo(sr.path, path)
+    return sb.devpod_host(path)
+
+
+@pytest.fixture()
+def variant(sandbox: DevpodSandbox, tmp_path: Path):
+    """Build a sandbox repository with some files replaced, copied into the devpod."""
+    def make(files: dict[str, str]) -> tuple[DevpodHost, SandboxRepo]:
+        sr = make_sandbox_repo(tmp_path / "moltbook-org", files=files, modes={p: 0o755 for p in files})
+        return _devpod_for(sandbox, sr), sr
+    return make
+
+
+def _no_probe_leftovers(dh: DevpodHost) -> None:
+    res = dh.run(["sh", "-c", "ls -d /var/tmp/buildgate-v2.* /tmp/buildgate-shim.* 2>/dev/null; true"])
+    assert res.stdout.strip() == ""
+    assert dh.mounts_under("/var/tmp") == [] and dh.mounts_under("/tmp") == []
+
+
+# -- the sandbox looks like a containerd pod -------------------------------------------------
+def test_sandbox_looks_like_a_kubernetes_devpod(sandbox: DevpodSandbox) -> None:
+    dh = sandbox.devpod_host()
+    assert dh.env_value("KUBERNETES_SERVICE_HOST")
+    assert dh.is_dir("/var/run/secrets/kubernetes.io/serviceaccount")
+    assert not dh.exists("/.dockerenv")
+    assert dh.which("fuse-overlayfs") is None
+    assert Path("/usr/bin/fuse-overlayfs").exists() == bool(__import__("shutil").which("fuse-overlayfs"))
+
+
+def test_commands_are_argument_lists(sandbox: DevpodSandbox, tmp_path: Path) -> None:
+    dh = sandbox.devpod_host()
+    marker = "/tmp/pwned-by-buildgate-test"
+    res = dh.run(["printf", "%s|", f"$(touch {marker})", "a b", "'q'", ";ls"], env={"X": "$(id)"})
+    assert res.stdout == f"$(touch {marker})|a b|'q'|;ls|"
+    assert not dh.exists(marker)
+    d = dh.mktemp_dir()
+    body = "line 1\n'quoted' \"double\" $HOME `id` \\ back\n" + "x" * 70_000
+    dh.write_file(f"{d}/f", body)
+    assert dh.read_bytes(f"{d}/f").decode() == body
+    assert dh.run(["sh", "-c", 'printf %s "$X"'], env={"X": "a b"}, cwd=d).stdout == "a b"
+    assert dh.remove_tree(d)
+
+
+# -- V1, V2 ----------------------------------------------------------------------------------
+def test_v1_overlay_root(sandbox: DevpodSandbox) -> None:
+    res = api.v1_overlay_root(sandbox.devpod_host())
+    assert res.ok, res.message
+
+
+def test_v2_build_fails_with_the_overlay_error_and_cleans_up(sandbox: DevpodSandbox) -> None:
+    dh = sandbox.devpod_host()
+    attempt = api.v2_build_attempt(dh)
+    res = api.v2_build_fails(attempt, dh)
+    assert res.ok, res.message
+    assert "not supported over overlayfs" in res.message  # the verdict quotes the matched line
+    assert attempt.cleaned and "probe cleaned up" in res.evidence
+    _no_probe_leftovers(dh)
+
+
+def test_v2_fails_when_fuse_overlayfs_makes_builds_work() -> None:
+    if not __import__("shutil").which("fuse-overlayfs"):
+        pytest.skip("fuse-overlayfs is not installed on this machine")
+    sb = _sandbox(fuse_overlayfs=True)
+    try:
+        dh = sb.devpod_host()
+        res = api.v2_build_fails(api.v2_build_attempt(dh), dh)
+        assert not res.ok
+        assert res.message.startswith("expected a container build in the devpod to fail with the nested-overlay error; "
+                                      "found `podman build` succeeded")
+        assert "the limitation did not reproduce (at sandbox devpod)" in res.message
+        _no_probe_leftovers(dh)
+    finally:
+        sb.close()
+    assert sb.leftovers() == []
+
+
+# -- V3 --------------------------------------------------------------------------------------
+def test_v3_good_script_passes(sandbox: DevpodSandbox, good: SandboxRepo) -> None:
+    dh = _devpod_for(sandbox, good)
+    run = api.run_local_build(dh, good.target.repo(), good.target)
+    assert api.v3_stops_before_build(run, dh, good.target.repo()).ok
+    assert api.v3_names_docs(run, good.target).ok
+    _no_probe_leftovers(dh)
+
+
+DOCKERENV_ONLY = """#!/usr/bin/env bash
+set -euo pipefail
+if [ -f /.dockerenv ]; then
+  echo "error: can't build inside a container; see DOCKER_BUILD.md" >&2
+  exit 1
+fi
+docker build -t ghcr.io/ardenone/moltbook-api:dev api
+docker build -t ghcr.io/ardenone/moltbook-frontend:dev moltbook-frontend
+"""
+OTHER_DOC = """#!/usr/bin/env bash
+if [ -n "${KUBERNETES_SERVICE_HOST:-}" ]; then
+  echo "error: this is the devpod; see docs/BUILDING.md" >&2
+  exit 1
+fi
+docker build -t ghcr.io/ardenone/moltbook-api:dev api
+"""
+BUILDS_ANYWAY = """#!/usr/bin/env bash
+set -e
+echo "building (see DOCKER_BUILD.md)"
+docker build -t ghcr.io/ardenone/moltbook-api:dev api
+"""
+PUSHES_ANYWAY = """#!/usr/bin/env bash
+set -e
+echo "pushing the last build (see DOCKER_BUILD.md)"
+docker push ghcr.io/ardenone/moltbook-api:latest
+"""
+WARNS_ONLY = """#!/bin/sh
+echo "warning: builds may fail in the devpod; see DOCKER_BUILD.md"
+exit 0
+"""
+
+
+def _v3(variant, script: str):
+    dh, sr = variant({LOCAL: script})
+    repo = sr.target.repo()
+    run = api.run_local_build(dh, repo, sr.target)
+    _no_probe_leftovers(dh)
+    return api.v3_stops_before_build(run, dh, repo), api.v3_names_docs(run, sr.target)
+
+
+def test_v3_dockerenv_only_guard_fails_saying_why(variant) -> None:
+    stops, docs = _v3(variant, DOCKERENV_ONLY)
+    assert not stops.ok
+    assert "the guard detects /.dockerenv only" in stops.message
+    assert "this devpod shows KUBERNETES_SERVICE_HOST, /var/run/secrets/kubernetes.io, overlay root" in stops.message
+    assert "ran `docker build -t ghcr.io/ardenone/moltbook-api:dev api` (build)" in stops.message
+    assert stops.message.endswith(f"(at {LOCAL}:7)")
+    assert "recorded: docker build -t ghcr.io/ardenone/moltbook-frontend:dev moltbook-frontend" in stops.evidence
+
+
+def test_v3_other_doc_fails(variant) -> None:
+    stops, docs = _v3(variant, OTHER_DOC)
+    assert stops.ok, stops.message
+    assert not docs.ok
+    assert docs.message == (f"expected the output of {LOCAL} in the devpod to name DOCKER_BUILD.md; "
+                            f"found it names docs/BUILDING.md instead (at {LOCAL})")
+
+
+def test_v3_builds_anyway_fails(variant) -> None:
+    stops, docs = _v3(variant, BUILDS_ANYWAY)
+    assert not stops.ok and "(build)" in stops.message and "the script has no devpod guard" in stops.message
+    assert stops.message.endswith(f"(at {LOCAL}:4)")
+    assert docs.ok  # it names the docs, but it built: V3 fails on the first step
+
+
+def test_v3_pushes_anyway_fails(variant) -> None:
+    stops, _ = _v3(variant, PUSHES_ANYWAY)
+    assert not stops.ok and "ran `docker push ghcr.io/ardenone/moltbook-api:latest` (push)" in stops.message
+
+
+def test_v3_exit_zero_fails(variant) -> None:
+    stops, docs = _v3(variant, WARNS_ONLY)
+    assert not stops.ok and "expected the local build script to exit non-zero in the devpod; found exit 0" in stops.message
+
+
+# -- V4 --------------------------------------------------------------------------------------
+def test_v4_good_trigger_passes(sandbox: DevpodSandbox, good: SandboxRepo) -> None:
+    dh = _devpod_for(sandbox, good)
+    repo = good.target.repo()
+    run = api.run_trigger(dh, repo, good.target)
+    assert [c.text for c in run.calls] == ["gh workflow run build-push.yml --ref main"]
+    res = api.v4_asks_for_build_workflows(run, repo, good.target)
+    assert res.ok, res.message
+    res = api.v4_gh_accepts(run, repo)
+    assert res.ok, res.message
+    _no_probe_leftovers(dh)
+
+
+BAD_FLAG = """#!/usr/bin/env bash
+set -euo pipefail
+# start the build and print its run id
+gh workflow run build-push.yml --ref main --json databaseId --jq .databaseId
+"""
+RENAMED = """#!/usr/bin/env bash
+set -euo pipefail
+gh workflow run build-images.yml --ref main
+gh run list --workflow=build-images.yml --limit 1
+"""
+
+
+def test_v4_rejected_flag_fails(variant) -> None:
+    dh, sr = variant({TRIGGER: BAD_FLAG})
+    repo = sr.target.repo()
+    run = api.run_trigger(dh, repo, sr.target)
+    assert api.v4_asks_for_build_workflows(run, repo, sr.target).ok
+    res = api.v4_gh_accepts(run, repo)
+    assert not res.ok
+    assert re.fullmatch(r"expected gh \S+ to accept `gh workflow run build-push.yml --ref main --json databaseId "
+                        rf"--jq .databaseId`; found unknown flag: --jq \(at {TRIGGER}:4\)", res.message), res.message
+
+
+def test_v4_renamed_workflow_fails(variant) -> None:
+    dh, sr = variant({TRIGGER: RENAMED})
+    repo = sr.target.repo()
+    run = api.run_trigger(dh, repo, sr.target)
+    res = api.v4_asks_for_build_workflows(run, repo, sr.target)
+    assert not res.ok
+    assert "`gh workflow run build-images.yml --ref main` asks for build-images.yml, not a workflow that builds " \
+           f"the images (build-push.yml) (at {TRIGGER}:3)" in res.message
+    assert api.v4_gh_accepts(run, repo).ok  # the flags are fine; the workflow is wrong
+
+
+def test_gh_validation_is_offline() -> None:
+    """The real gh never leaves the machine: the replay runs with no network and a dead port."""
+    if gh._isolation() == ():
+        pytest.skip("no network namespace available; the dead-port -R is the only guard here")
+    verdicts = gh.validate([Call("gh", ("api", "https://api.github.com/user")), Call("gh", ("auth", "status"))])
+    assert all(v.accepted for v in verdicts)
+    assert all("network" in v.reason for v in verdicts)
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+def test_sandbox_leaves_nothing_behind() -> None:
+    sb = _sandbox()
+    dh = sb.devpod_host()
+    # a process that would keep the namespace alive, and a mount inside the devpod
+    dh.run(["sh", "-c", "sleep 600 >/dev/null 2>&1 & mkdir -p /mnt/x && mount -t tmpfs t /mnt/x"], timeout=10)
+    assert len(sb.processes()) >= 2
+    base = sb.base
+    sb.close()
+    assert sb.leftovers() == []
+    assert not base.exists()
+    assert str(base) not in Path("/proc/self/mountinfo").read_text()

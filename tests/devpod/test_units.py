@@ -1,0 +1,230 @@
+"""Unit tests of the devpod layer's parsing and verdict logic (no devpod, no root needed)."""
+from __future__ import annotations
+
+import pytest
+
+from buildgate.devpod import checks, gh, host, probes
+from buildgate.devpod.probes import BuildAttempt, Call, ShimmedRun
+from buildgate.errors import CannotDecide, NotApplicable, TargetError
+from buildgate.target import from_dict
+
+OVERLAY_INFO = (
+    "22 1 0:21 / /proc rw - proc proc rw\n"
+    "65 43 0:39 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w\n"
+    "66 65 0:6 / /dev rw - devtmpfs devtmpfs rw\n"
+)
+EXT4_INFO = "29 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n30 29 0:5 / /dev rw - devtmpfs udev rw\n"
+
+
+def _run(script: str = "scripts/build-images.sh", rc: int = 1, output: str = "", calls: list[Call] | None = None) -> ShimmedRun:
+    return ShimmedRun(script, [f"./{script}"], rc, output, calls or [], False, False)
+
+
+# -- V1 --------------------------------------------------------------------------------------
+def test_mountinfo_root_is_the_last_slash_mount() -> None:
+    info = "1 0 0:1 / / rw - rootfs rootfs rw\n" + OVERLAY_INFO
+    root = probes.parse_mountinfo(info)
+    assert root is not None and (root.fstype, root.line, root.option("upperdir")) == ("overlay", 3, "/u")
+    assert probes.parse_mountinfo("garbage\n") is None
+
+
+def test_v1_passes_on_overlay_and_fails_on_ext4_naming_where() -> None:
+    assert checks.overlay_root(probes.parse_mountinfo(OVERLAY_INFO), "kubectl://dev-0").ok
+    res = checks.overlay_root(probes.parse_mountinfo(EXT4_INFO), "kubectl://dev-0")
+    assert not res.ok
+    assert res.message == ("expected the devpod's root filesystem to be overlay; found ext4 (source /dev/vda) "
+                           "(at kubectl://dev-0:/proc/self/mountinfo:1)")
+
+
+def test_mount_escapes_are_decoded() -> None:
+    assert host._unescape_mount(r"/a\040b\134c") == "/a b\\c"
+
+
+# -- V2 --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("line", [
+    "Error: 'overlay' is not supported over overlayfs, a mount_program is required: backing file system is unsupported for this graph driver",
+    'level=error msg="failed to mount overlay: invalid argument" storage-driver=overlay2',
+    "error mounting source: overlay ... invalid argument",
+    "Error starting daemon: error initializing graphdriver: driver not supported: overlay2",
+])
+def test_overlay_error_lines_match(line: str) -> None:
+    assert probes.match_overlay_error(f"STEP 1/2: FROM scratch\n{line}\n") == " ".join(line.split())
+
+
+def test_other_build_errors_do_not_match() -> None:
+    assert probes.match_overlay_error("Cannot connect to the Docker daemon at unix:///var/run/docker.sock") is None
+
+
+def test_v2_verdicts() -> None:
+    err = "Error: 'overlay' is not supported over overlayfs, a mount_program is required"
+    ok = checks.build_fails_with_overlay_error(BuildAttempt("podman", ["podman", "build", "."], 125, err, err), "pod")
+    assert ok.ok and err in ok.message
+    worked = checks.build_fails_with_overlay_error(
+        BuildAttempt("podman", ["podman", "build", "."], 0, "COMMIT", None, storage_driver="overlay"), "pod")
+    assert not worked.ok and "did not reproduce" in worked.message and worked.message.endswith("(at pod)")
+    with pytest.raises(CannotDecide, match="another reason"):
+        checks.build_fails_with_overlay_error(
+            BuildAttempt("docker", ["docker", "build", "."], 1, "Cannot connect to the Docker daemon", None), "pod")
+
+
+# -- shims -----------------------------------------------------------------------------------
+def test_shim_log_parses_empty_and_odd_arguments() -> None:
+    mark = "\x01buildgate-call\x01\x00"
+    raw = (mark + "docker\x00build\x00-t\x00a b\x00\x00" + mark + "gh\x00workflow\x00run\x00x\ny.yml\x00").encode()
+    assert probes.parse_calls(raw) == [Call("docker", ("build", "-t", "a b", "")), Call("gh", ("workflow", "run", "x\ny.yml"))]
+    assert probes.parse_calls(b"") == []
+
+
+@pytest.mark.parametrize("tool,args,kind", [
+    ("docker", ("build", "-t", "x", "."), "build"),
+    ("docker", ("--context", "remote", "image", "build", "."), "build"),
+    ("docker", ("buildx", "build", "--push", "."), "push"),
+    ("podman", ("--root", "/r", "push", "img"), "push"),
+    ("buildah", ("bud", "."), "build"),
+    ("docker", ("info",), None),
+    ("docker", ("version", "--format", "build"), None),
+    ("docker", ("run", "--rm", "alpine", "echo", "build"), None),
+    ("gh", ("workflow", "run", "build"), None),
+])
+def test_build_or_push(tool: str, args: tuple[str, ...], kind: str | None) -> None:
+    assert probes.build_or_push(Call(tool, args)) == kind
+
+
+# -- V3 --------------------------------------------------------------------------------------
+DOCKERENV_ONLY = """#!/bin/sh
+# a guard that only knows Docker
+if [ -f /.dockerenv ]; then
+  echo "in a container: see DOCKER_BUILD.md" >&2
+  exit 1
+fi
+docker build -t ghcr.io/ardenone/moltbook-api api
+"""
+DEVPOD_SIGNALS = ["KUBERNETES_SERVICE_HOST", "service account", "overlay root"]
+
+
+def test_signals_in_script_ignore_comments() -> None:
+    assert probes.signals_in_script(DOCKERENV_ONLY) == ["/.dockerenv"]
+    assert probes.signals_in_script("# KUBERNETES_SERVICE_HOST\nfindmnt -n -o FSTYPE / | grep -q overlay\n") == ["overlay root"]
+
+
+def test_v3_names_the_missing_check_and_the_line() -> None:
+    run = _run(rc=0, calls=[Call("docker", ("build", "-t", "ghcr.io/ardenone/moltbook-api", "api"))])
+    res = checks.stops_before_build(run, DOCKERENV_ONLY, DEVPOD_SIGNALS, "sandbox")
+    assert not res.ok
+    assert "detects /.dockerenv only" in res.message
+    assert "docker build -t ghcr.io/ardenone/moltbook-api api" in res.message
+    assert res.message.endswith("(at scripts/build-images.sh:7)")
+
+
+def test_v3_exit_zero_without_build_fails_and_no_guard_is_named() -> None:
+    res = checks.stops_before_build(_run(rc=0), "echo hello\n", DEVPOD_SIGNALS, "sandbox")
+    assert not res.ok and "exit 0" in res.message and "no devpod guard" in res.message
+
+
+def test_v3_stops_passes_with_info_calls_only() -> None:
+    res = checks.stops_before_build(_run(rc=1, calls=[Call("docker", ("info",))]), "", DEVPOD_SIGNALS, "sandbox")
+    assert res.ok and "recorded: docker info" in res.evidence
+
+
+def test_v3_docs() -> None:
+    assert checks.names_docs(_run(output="error: see DOCKER_BUILD.md\n"), "DOCKER_BUILD.md").ok
+    assert checks.names_docs(_run(output="see docs/DOCKER_BUILD.md\n"), "docs/DOCKER_BUILD.md").ok
+    other = checks.names_docs(_run(output="error: read BUILDING.md first\n"), "DOCKER_BUILD.md")
+    assert not other.ok and "names BUILDING.md instead" in other.message and "(at scripts/build-images.sh)" in other.message
+    none = checks.names_docs(_run(output="nope\n"), "DOCKER_BUILD.md")
+    assert not none.ok and "no docs named" in none.message
+
+
+# -- V4 --------------------------------------------------------------------------------------
+def test_workflows_in_call_and_repo() -> None:
+    assert gh.workflows_in_call(Call("gh", ("workflow", "run", "--ref", "main", "build-push.yml"))) == [("build-push.yml", "run")]
+    assert gh.workflows_in_call(Call("gh", ("run", "list", "--workflow=build-push.yml", "-L", "1"))) == [("build-push.yml", "filter")]
+    assert gh.workflows_in_call(Call("gh", ("run", "list", "-w", "Build and Push"))) == [("Build and Push", "filter")]
+    assert gh.repo_of(Call("gh", ("workflow", "run", "x.yml", "-R", "a/b"))) == "a/b"
+    assert gh.repo_of(Call("gh", ("workflow", "run", "x.yml", "--repo=a/b"))) == "a/b"
+    assert gh.repo_of(Call("gh", ("workflow", "run", "x.yml"))) is None
+
+
+def test_replay_never_keeps_the_scripts_repository() -> None:
+    argv = gh.replay_argv(Call("gh", ("workflow", "run", "x.yml", "--repo", "ardenone/moltbook-org", "-Rother/x")))
+    assert argv == ["workflow", "run", "-R", "127.0.0.1:9/owner/repo", "x.yml"]
+    assert gh.replay_argv(Call("gh", ("auth", "status"))) == ["auth", "status"]
+
+
+def test_gh_classify() -> None:
+    c = Call("gh", ("workflow", "run", "x.yml"))
+    assert gh.classify(c, 1, 'Get "https://127.0.0.1:9/api/v3/x": dial tcp 127.0.0.1:9: connect: connection refused', "2.23.0").accepted
+    rej = gh.classify(c, 1, "unknown flag: --jq\n\nUsage:  gh workflow run [flags]\n", "2.23.0")
+    assert not rej.accepted and rej.reason == "unknown flag: --jq"
+    with pytest.raises(CannotDecide):
+        gh.classify(c, 1, "something unexpected", "2.23.0")
+
+
+EXPECTED = {".github/workflows/build-push.yml": "Build and Push"}
+
+
+def _trigger(*calls: Call, rc: int = 0) -> ShimmedRun:
+    return _run("scripts/build-images-devpod.sh", rc=rc, calls=list(calls))
+
+
+def test_v4_exact_workflow_by_file_or_name() -> None:
+    for w in ("build-push.yml", "Build and Push", "build and push"):
+        run = _trigger(Call("gh", ("workflow", "run", w)))
+        assert checks.asks_for_build_workflows(run.calls, EXPECTED, run, "", "ardenone/moltbook-org").ok, w
+    path = _trigger(Call("gh", ("workflow", "run", ".github/workflows/build-push.yml")))
+    res = checks.asks_for_build_workflows(path.calls, EXPECTED, path, "", "ardenone/moltbook-org")
+    assert not res.ok and "not a path" in res.message
+
+
+def test_v4_renamed_workflow_fails_with_line() -> None:
+    text = "#!/bin/sh\nset -e\ngh workflow run build-images.yml --ref main\n"
+    run = _trigger(Call("gh", ("workflow", "run", "build-images.yml", "--ref", "main")))
+    res = checks.asks_for_build_workflows(run.calls, EXPECTED, run, text, "ardenone/moltbook-org")
+    assert not res.ok
+    assert "asks for build-images.yml" in res.message and "(at scripts/build-images-devpod.sh:3)" in res.message
+    assert res.message.startswith("expected scripts/build-images-devpod.sh to ask gh for exactly build-push.yml")
+
+
+def test_v4_no_trigger_wrong_repo_and_missing_workflow() -> None:
+    none = _trigger(Call("gh", ("run", "list")), rc=1)
+    assert "no `gh workflow run` call" in checks.asks_for_build_workflows(none.calls, EXPECTED, none, "", "a/b").message
+    wrong = _trigger(Call("gh", ("workflow", "run", "build-push.yml", "-R", "someone/else")))
+    res = checks.asks_for_build_workflows(wrong.calls, EXPECTED, wrong, "", "ardenone/moltbook-org")
+    assert not res.ok and "names repository someone/else, not ardenone/moltbook-org" in res.message
+    two = {**EXPECTED, ".github/workflows/other.yml": None}
+    one = _trigger(Call("gh", ("workflow", "run", "build-push.yml")))
+    res = checks.asks_for_build_workflows(one.calls, two, one, "", "ardenone/moltbook-org")
+    assert not res.ok and "other.yml is never triggered" in res.message
+    with pytest.raises(CannotDecide):
+        checks.asks_for_build_workflows(one.calls, {}, one, "", "ardenone/moltbook-org")
+
+
+def test_v4_gh_rejection_names_the_line() -> None:
+    text = "#!/bin/sh\ngh workflow run build-push.yml --json databaseId --jq .databaseId\n"
+    c = Call("gh", ("workflow", "run", "build-push.yml", "--json", "databaseId", "--jq", ".databaseId"))
+    run = _trigger(c)
+    res = checks.gh_accepts_calls([gh.GhVerdict(c, False, "unknown flag: --jq", "2.23.0")], run, text)
+    assert not res.ok
+    assert res.message == ("expected gh 2.23.0 to accept `gh workflow run build-push.yml --json databaseId --jq "
+                           ".databaseId`; found unknown flag: --jq (at scripts/build-images-devpod.sh:2)")
+    assert not checks.gh_accepts_calls([], run, text).ok
+
+
+# -- host and target -------------------------------------------------------------------------
+def test_host_specs() -> None:
+    assert host.describe_spec("ssh://user:secret@dev.example:2222?ssh_config=/x") == "ssh://dev.example:2222"
+    with pytest.raises(TargetError, match="unsupported scheme"):
+        host.open_host("ftp://x")
+    with pytest.raises(TargetError):
+        host.open_host("just-a-name")
+    with pytest.raises(NotApplicable, match="no devpod configured"):
+        host.from_target_section({})
+
+
+def test_target_schema_for_the_devpod_section() -> None:
+    t = from_dict({"devpod": {"host": "kubectl://dev-0?namespace=dev&container=main", "builder": "podman",
+                              "repo_path": "/workspace/moltbook-org", "docker_host": "unix:///run/podman/podman.sock"}})
+    assert t.devpod["builder"] == "podman"
+    for bad in ({"host": "ftp://x"}, {"builder": "kaniko"}, {"repo_path": "relative"}, {"surprise": 1}):
+        with pytest.raises(TargetError):
+            from_dict({"devpod": bad})
