@@ -189,6 +189,11 @@ def _make(pieces: Sequence[Piece], sink: str, image: str | None, line: int | Non
 
 
 # -- expressions ${{ }} -------------------------------------------------------------------------
+def _clean(text: str) -> str:
+    """Drop the two control characters used as markers here (they never occur in real scripts)."""
+    return text.replace("\x00", "").replace("\x01", "")
+
+
 _PLACEHOLDER = re.compile("\x00(\\d+)\x00")
 
 
@@ -196,7 +201,7 @@ class _Reader:
     """Expands words of one script with the variables known so far."""
 
     def __init__(self, env: Mapping[str, str] | None, step_outputs: Mapping[str, str] | None) -> None:
-        self.step_outputs = {str(k): str(v) for k, v in (step_outputs or {}).items()}
+        self.step_outputs = {str(k): _clean(str(v)) for k, v in (step_outputs or {}).items()}
         self.exprs: list[tuple[Piece, ...]] = []
         self.vars: dict[str, tuple[Piece, ...]] = {
             "GITHUB_SHA": (("sha", None),),
@@ -206,7 +211,7 @@ class _Reader:
         }
         self.depth = 0
         for k, v in (env or {}).items():
-            self.vars[str(k)] = self.value_text("" if v is None else str(v))
+            self.vars[str(k)] = self.value_text(_clean("" if v is None else str(v)))
 
     # ${{ }} ---------------------------------------------------------------------------------
     def protect(self, text: str) -> str:
@@ -269,7 +274,11 @@ class _Reader:
         while i < n:
             c = word[i]
             if c == "\x00":
-                j = word.index("\x00", i + 1)
+                j = word.find("\x00", i + 1)
+                if j == -1 or not word[i + 1:j].isdigit():  # a cut placeholder: not understood
+                    flush()
+                    out.append(("unknown", word[i:].replace("\x00", "")))
+                    break
                 flush()
                 out.extend(self.exprs[int(word[i + 1:j])])
                 i = j + 1
@@ -282,7 +291,7 @@ class _Reader:
             elif c == '"' and not quoted:
                 j = _skip_double(word, i)
                 flush()
-                out.extend(self.expand(word[i + 1:j - 1], quoted=True))
+                out.extend(self.expand(word[i + 1:j - 1 if j - 1 > i and word[j - 1] == '"' else j], quoted=True))
                 i = j
             elif c == "\\":
                 nxt = word[i + 1:i + 2]
@@ -299,7 +308,7 @@ class _Reader:
             elif c == "$" and word.startswith("$(", i):
                 j = _skip_paren(word, i + 1)
                 flush()
-                out.extend(self.command_substitution(word[i + 2:j - 1]))
+                out.extend(self.command_substitution(word[i + 2:j - 1 if word[j - 1] == ")" else j]))
                 i = j
             elif c == "`":
                 j = word.find("`", i + 1)
@@ -310,7 +319,7 @@ class _Reader:
             elif c == "$" and word.startswith("${", i):
                 j = _skip_brace(word, i + 1)
                 flush()
-                out.extend(self.parameter(word[i + 2:j - 1]))
+                out.extend(self.parameter(word[i + 2:j - 1 if word[j - 1] == "}" else j]))
                 i = j
             elif c == "$" and i + 1 < n and (word[i + 1].isalpha() or word[i + 1] == "_"):
                 m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", word[i + 1:])
@@ -841,6 +850,7 @@ def find_tag_writes(
     """
     if not isinstance(run, str) or len(run) > MAX_SCRIPT:
         return []
+    run = _clean(run)
     reader = _Reader(env, step_outputs)
     script = reader.protect(run)
     run_lines = run.splitlines()
@@ -890,7 +900,7 @@ def find_step_outputs(
     if not isinstance(run, str) or len(run) > MAX_SCRIPT:
         return result
     reader = _Reader(env, step_outputs)
-    script = reader.protect(run)
+    script = reader.protect(_clean(run))
     for _line, raw_words, _heredocs in _split_commands(script):
         k = 0
         if raw_words and raw_words[0] in _DECLARERS:

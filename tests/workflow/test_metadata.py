@@ -306,3 +306,23 @@ def test_tag_grammar(tag, reason):
 def test_over_long_value_is_kept_invalid():
     out = tags("type=raw,value=" + "x" * 130, MAIN)
     assert invalid_reason(out[0]) == "longer than 128 characters (130)"
+
+
+def test_garbage_rules_raise_only_buildgate_errors():
+    import random
+
+    from buildgate.errors import BuildgateError
+
+    atoms = ["type=", "sha", "raw", "semver", "match", "ref", "edge", "schedule", "pep440", ",", "value=", "prefix=",
+             "suffix=", "enable=", "priority=", "format=long", "event=pr", "pattern=", "group=1", "{{branch}}",
+             "{{", "}}", "{{date 'YYYY'}}", "${{ github.sha }}", "${{", "'", '"', "#", "\n", "latest", "/(x/", "=", " "]
+    rnd = random.Random(11)
+    for _ in range(400):
+        text = "".join(rnd.choice(atoms) for _ in range(rnd.randint(1, 20)))
+        for event in (MAIN, TAG, PR):
+            try:
+                out = compute_tags({"tags": text, "flavor": rnd.choice(["", "latest=true", text])}, event)
+            except BuildgateError as exc:
+                assert "\n" not in str(exc)
+            else:
+                assert all(isinstance(t.tag, str) and t.tag for t in out)

@@ -179,3 +179,25 @@ def test_template_is_canonical_text():
     assert w.template == "main-$(git rev-parse --short HEAD)"
     assert pieces_text(w.pieces) == w.template
     assert isinstance(w, TagWrite) and w.sink == "kustomize edit set image"
+
+
+_ATOMS = ["kustomize edit set image ", "a=b:", "sed -i ", "s/newTag: .*/newTag: ", "/", "'", '"', "$(", "`", ")",
+          "${", "}", "$X", "${{ github.sha }}", "${{", "}}", "\n", "\\", "<<EOF\n", "EOF\n", "newTag: ",
+          "yq -i '.newTag = ", "strenv(T)", "|", ";", "&&", "#", "=", "x", "git rev-parse --short HEAD",
+          "${GITHUB_SHA::7}", "\x00", "(", "\t", " "]
+
+
+def test_garbage_never_raises_anything_but_buildgate_errors():
+    import random
+
+    from buildgate.errors import BuildgateError
+
+    rnd = random.Random(7)
+    for _ in range(400):
+        script = "".join(rnd.choice(_ATOMS) for _ in range(rnd.randint(1, 25)))
+        for w in find_tag_writes(script):
+            try:
+                assert isinstance(w.render(EV, META), list)
+            except BuildgateError:
+                pass
+        assert set(find_step_outputs(script, "x")) == {"outputs", "env"}
