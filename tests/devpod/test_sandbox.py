@@ -273,3 +273,37 @@ def test_sandbox_leaves_nothing_behind() -> None:
     assert sb.leftovers() == []
     assert not base.exists()
     assert str(base) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_v2_through_the_docker_api_of_a_devpod_whose_daemon_builds() -> None:
+    """A Docker-compatible socket in the devpod (podman system service on vfs): the SDK build
+    works, so V2 must fail saying the limitation did not reproduce."""
+    import time
+
+    sb = _sandbox()
+    try:
+        dh = sb.devpod_host()
+        work = dh.mktemp_dir("buildgate-v2", base="/var/tmp")
+        dh.run(["sh", "-c", 'podman --root "$1/s" --runroot "$1/r" --storage-driver vfs system service --time=0 '
+                'unix:///run/buildgate-test.sock >"$1/log" 2>&1 &', "sh", work], timeout=10)
+        sock = f"/proc/{sb.keeper.pid}/root{sb.merged}/run/buildgate-test.sock"
+        for _ in range(100):
+            if Path(sock).exists():
+                break
+            time.sleep(0.05)
+        dh.settings["docker_host"] = f"unix://{sock}"
+        attempt = api.v2_build_attempt(dh)
+        res = api.v2_build_fails(attempt, dh)
+        assert not res.ok and "`docker-api build` succeeded (storage vfs): the limitation did not reproduce" in res.message
+        assert attempt.cleaned
+    finally:
+        sb.close()
+    assert sb.leftovers() == []
+
+
+def test_v2_docker_api_unreachable_is_an_error() -> None:
+    from buildgate.devpod import probes
+    from buildgate.errors import RemoteError
+
+    with pytest.raises(RemoteError, match="cannot reach the devpod's container API"):
+        probes.build_probe_sdk("unix:///nonexistent/buildgate.sock", timeout=5)
