@@ -126,6 +126,7 @@ def docs_cover_topics(repo: Repo, docs: str, topics: Iterable[Topic] = TOPICS) -
     secs = sections(text)
     evidence: list[str] = []
     missing: list[str] = []
+    topics = list(topics)
     for topic in topics:
         best: tuple[int, Section | None, list[str]] = (-1, None, [])
         found = None
@@ -140,19 +141,15 @@ def docs_cover_topics(repo: Repo, docs: str, topics: Iterable[Topic] = TOPICS) -
             evidence.append(f"{topic.title}: '{found.heading}' at {docs}:{found.line}")
             continue
         looked = " + ".join(d for d, _rx in topic.groups)
+        missing.append(f"{topic.title} (looked for {looked})")
         near = ""
         if best[1] is not None and best[0] > 0:
             near = f"; closest '{best[1].heading}' at {docs}:{best[1].line} lacks {', '.join(best[2])}"
-        missing.append(topic.title)
-        evidence.append(f"missing {topic.title}: looked for a section with {looked}{near}")
+        evidence.append(f"missing {topic.title}: no section with {looked}{near}")
     if missing:
-        looked = "; ".join(e[len('missing '):] for e in evidence if e.startswith("missing "))
-        return CheckResult(
-            False,
-            f"expected {docs} to cover {', '.join(t.title for t in topics)}; "
-            f"found no section on {', '.join(missing)} (looked for {looked}) (at {docs})",
-            evidence,
-        )
+        return CheckResult.failed(
+            f"{docs} to cover {len(topics)} topics ({', '.join(t.title for t in topics)})",
+            f"no section on {'; '.join(missing)}", docs, evidence)
     return CheckResult.passed(f"{docs} covers all {len(evidence)} topics", evidence)
 
 

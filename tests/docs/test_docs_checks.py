@@ -53,10 +53,14 @@ def test_d1_names_every_missing_topic_and_what_it_looked_for(tmp_path):
     doc = "# Builds\n\n## GitHub Actions\nThe workflow builds the images.\n"
     res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok
-    assert ("found no section on the overlay error and its cause, triggering a build from the devpod, "
-            "building on a local machine, troubleshooting") in res.message
-    assert "overlay/overlayfs + nested / invalid argument / not supported" in res.message
-    assert res.message.endswith("(at D.md)")
+    msg = res.message
+    assert msg.startswith("expected D.md to cover 5 topics (the overlay error and its cause, ")
+    assert ("; found no section on the overlay error and its cause (looked for overlay/overlayfs + nested / "
+            "invalid argument / not supported); triggering a build from the devpod (") in msg
+    assert "; building on a local machine (" in msg and "; troubleshooting (looked for " in msg
+    assert "GitHub Actions as the way to build (looked" not in msg
+    assert msg.endswith("(at D.md)")
+    assert "GitHub Actions as the way to build: 'GitHub Actions' at D.md:3" in res.evidence
 
 
 def test_d1_one_word_is_not_a_topic(tmp_path):
@@ -65,7 +69,8 @@ def test_d1_one_word_is_not_a_topic(tmp_path):
                            "Something about overlay.")
     res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok and "the overlay error and its cause" in res.message
-    assert "closest 'The devpod can't build' at D.md:3 lacks nested / invalid argument / not supported" in res.message
+    assert any("closest 'The devpod can't build' at D.md:3 lacks nested / invalid argument / not supported" in e
+               for e in res.evidence)
 
 
 def test_d1_binary_docs_are_an_input_error(tmp_path):
