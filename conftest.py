@@ -1,4 +1,4 @@
-"""Root conftest: every module in ``fixtures/`` and ``steps/`` is a plugin.
+"""Root conftest: every module in ``fixtures/`` and every ``steps/*_steps.py`` is a plugin.
 
 Adding a fixture or step module is enough; nothing needs registering here. Step decorators
 create fixtures in the module that defines them, so loading the step modules as plugins makes
@@ -11,11 +11,11 @@ from pathlib import Path
 _ROOT = Path(__file__).parent
 
 
-def _modules(package: str) -> list[str]:
-    return sorted(f"{package}.{p.stem}" for p in (_ROOT / package).glob("*.py") if p.stem != "__init__")
+def _modules(package: str, pattern: str) -> list[str]:
+    return sorted(f"{package}.{p.stem}" for p in (_ROOT / package).glob(pattern) if p.stem != "__init__")
 
 
-pytest_plugins = _modules("fixtures") + _modules("steps")
+pytest_plugins = _modules("fixtures", "*.py") + _modules("steps", "*_steps.py")
 
 # Inputs of the harness's own tests (demo features, broken files) are data, not tests.
 collect_ignore_glob = ["tests/data/*"]

@@ -8,7 +8,11 @@ Shape (stable: CI gates and audits read it)::
                          "title": "...", "layer": "repo",
                          "scenarios": [{"name", "nodeid", "verdict", "message", "step"}],
                          "evidence": ["..."], "message": "..."}},
-     "summary": {"pass": n, "fail": n, "error": n, "skipped": n}}
+     "summary": {"pass": n, "fail": n, "error": n, "skipped": n, "waived": n, "not_checked": n},
+     "scenarios": [{"nodeid", "name", "criteria", "verdict", "message", "evidence", "step",
+                    "feature", "scenario", "steps", "duration"}]}
+
+Later stages add keys (``gate``, ``waivers``, ``claims``); none of them changes this shape.
 
 A criterion decided by several scenarios passes only if all of them pass; otherwise the worst
 verdict wins, in the order fail > error > skipped > pass. A criterion no selected scenario
@@ -38,6 +42,10 @@ class ScenarioVerdict:
     message: str = ""
     evidence: list[str] = field(default_factory=list)
     step: str | None = None
+    feature: dict[str, Any] = field(default_factory=dict)   # uri, name, line, tags, description
+    scenario: dict[str, Any] = field(default_factory=dict)  # line, tags, description
+    steps: list[dict[str, Any]] = field(default_factory=list)  # keyword, name, line, status, error
+    duration: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,8 +86,21 @@ def aggregate(scenarios: Iterable[ScenarioVerdict], target: dict[str, Any]) -> d
             ],
             "evidence": evidence,
         }
-    summary = {v: sum(1 for c in criteria.values() if c["verdict"] == v) for v in VERDICTS}
-    return {"buildgate": 1, "target": target, "criteria": criteria, "summary": summary}
+    return {
+        "buildgate": 1,
+        "target": target,
+        "criteria": criteria,
+        "summary": summarize(criteria),
+        "scenarios": [s.to_dict() for s in sorted(by_node.values(), key=lambda s: s.nodeid)],
+    }
+
+
+def summarize(criteria: dict[str, Any]) -> dict[str, int]:
+    """Counts per verdict over the checked criteria, plus how many were not checked."""
+    checked = [c for c in criteria.values() if c["message"] != NOT_CHECKED]
+    summary = {v: sum(1 for c in checked if c["verdict"] == v) for v in (*VERDICTS, "waived")}
+    summary["not_checked"] = len(criteria) - len(checked)
+    return summary
 
 
 def dumps(report: dict[str, Any]) -> str:
@@ -98,9 +119,9 @@ def terminal_lines(report: dict[str, Any], width: int = 100) -> list[str]:
             line += f" :: {msg}"
         lines.append(line if len(line) <= width else line[: width - 1] + "…")
     s = report["summary"]
-    unchecked = sum(1 for c in report["criteria"].values() if c["message"] == NOT_CHECKED)
+    waived = f", {s['waived']} waived" if s.get("waived") else ""
     lines.append(
         f"criteria: {s['pass']} pass, {s['fail']} fail, {s['error']} error, "
-        f"{s['skipped'] - unchecked} skipped, {unchecked} not checked"
+        f"{s['skipped']} skipped{waived}, {s['not_checked']} not checked"
     )
     return lines

@@ -88,3 +88,50 @@ def test_invalid_target_file_is_a_usage_error(tmp_path):
     code, _, out = run_pytest("features/", "--collect-only", "-q", "--target", str(bad))
     assert code == 4
     assert "invalid target" in out and "unknown key(s) workflw" in out and f"{bad}:" in out
+
+
+def test_all_reports_are_complete_under_xdist(tmp_path):
+    import json
+    import xml.etree.ElementTree as ET
+
+    pytest.importorskip("xdist")
+    md, junit, cuke = tmp_path / "r.md", tmp_path / "r.xml", tmp_path / "r.cucumber.json"
+    code, report, out = _run_demo(
+        tmp_path, "-n", "2", "--buildgate-markdown", str(md), "--buildgate-junit", str(junit),
+        "--buildgate-cucumber", str(cuke),
+    )
+    assert code == 1, out
+    assert len(report["scenarios"]) == 7
+    cases = ET.parse(junit).getroot().findall(".//testcase")
+    assert sorted(c.get("name") for c in cases)[0] == "A check that cannot be decided [W3]"
+    assert len(cases) == 7 and len(ET.parse(junit).getroot().findall(".//failure")) == 2
+    features = json.loads(cuke.read_text())
+    elements = features[0]["elements"]
+    assert len(elements) == 7
+    failing = next(e for e in elements if e["name"] == "A check that does not hold")
+    assert [s["result"]["status"] for s in failing["steps"]] == ["passed", "failed"]
+    text = md.read_text()
+    assert "| W2 | ❌ fail |" in text and "expected yes; found no (at demo.txt:2)" in text
+
+
+def test_gate_sets_the_exit_status_and_honours_waivers(tmp_path):
+    target = tmp_path / "target.yml"
+    target.write_text(
+        "repo: {path: .}\nwaivers:\n"
+        "  - {criterion: W2, reason: 'known, tracked in INFRA-1', expires: 2999-01-01}\n"
+    )
+    code, report, out = _run_demo(tmp_path, "-k", "holds or not_hold", "--target", str(target))
+    assert report["criteria"]["W2"]["verdict"] == "waived"
+    assert code == 0, out
+    assert "gate: open" in out
+    target.write_text("repo: {path: .}\nwaivers:\n  - {criterion: W2, reason: 'old', expires: 2000-01-01}\n")
+    code, report, out = _run_demo(tmp_path, "-k", "holds or not_hold", "--target", str(target))
+    assert code == 1 and "expired on 2000-01-01" in report["criteria"]["W2"]["message"]
+
+
+def test_errors_close_the_gate_unless_allowed(tmp_path):
+    code, _, _ = _run_demo(tmp_path, "-k", "cannot_be_decided")
+    assert code == 1
+    code, report, out = _run_demo(tmp_path, "-k", "cannot_be_decided", "--allow-errors")
+    assert code == 0, out
+    assert report["gate"]["open"] and report["criteria"]["W3"]["verdict"] == "error"
