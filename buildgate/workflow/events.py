@@ -40,8 +40,9 @@ class Event:
     head_sha: str = ""  # pull requests: the head commit (``sha`` is the merge commit)
 
     def __post_init__(self) -> None:
-        if not _HEX40.match(self.sha or ""):
-            raise InputError(f"event sha must be 40 lowercase hex characters, got {self.sha!r}")
+        for what, value in (("sha", self.sha), ("head_sha", self.head_sha or "0" * 40)):
+            if not isinstance(value, str) or not _HEX40.match(value):
+                raise InputError(f"event {what} must be 40 lowercase hex characters, got {value!r}")
         if not isinstance(self.inputs, MappingProxyType):
             object.__setattr__(self, "inputs", _frozen(self.inputs))
 
@@ -140,14 +141,14 @@ def push_tag(tag: str, sha: str, default_branch: str = "main") -> Event:
 
 def pull_request(
     number: int, head_branch: str, base_branch: str, sha: str, default_branch: str = "main",
-    name: str = "pull_request",
+    name: str = "pull_request", head_sha: str = "",
 ) -> Event:
     """A pull request event (``ref`` is ``refs/pull/N/merge``). With
     ``name="pull_request_target"`` the ref is the base branch, as GitHub sets it;
     docker/metadata-action rewrites that to ``refs/pull/N/merge`` itself."""
     ref = f"refs/heads/{base_branch}" if name == "pull_request_target" else f"refs/pull/{number}/merge"
     return Event(name, ref, sha, default_branch,
-                 base_ref=base_branch, head_ref=head_branch, pr_number=number)
+                 base_ref=base_branch, head_ref=head_branch, pr_number=number, head_sha=head_sha)
 
 
 def workflow_dispatch(

@@ -204,8 +204,7 @@ def test_sha_short_vs_long_differ():
 
 
 def test_pr_head_sha_env():
-    pr = pull_request(7, "f", "main", SHA)
-    object.__setattr__(pr, "head_sha", "f" * 40)
+    pr = pull_request(7, "f", "main", SHA, head_sha="f" * 40)
     assert tags("type=sha", pr) == [f"sha-{SHA[:7]}"]
     assert tags("type=sha", pr, env={"DOCKER_METADATA_PR_HEAD_SHA": "true"}) == ["sha-fffffff"]
 
