@@ -30,6 +30,7 @@ REPO_ROOT = "\x01ROOT\x01"  # the repository root
 UNRESOLVED = "\x01?\x01"  # an expansion we can't resolve
 CMD_SUBST = "\x02"  # a command substitution whose value we don't know (before resolution)
 
+MAX_NESTING = 40
 _KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "exec", "command", "builtin", "nohup", "then", "fi", "done", "}"}
 _DECLARE = {"export", "readonly", "local", "declare", "typeset"}
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\+?=)(.*)$", re.S)
@@ -72,12 +73,22 @@ class _Lexer:
         self.out = out
         self.line = 1
         self.pending_heredocs: list[tuple[str, bool]] = []
+        self.depth = 0
 
     def _adv(self, i: int, j: int) -> None:
         self.line += self.s.count("\n", i, j)
 
     def run(self, i: int = 0, close: str | None = None) -> int:
         """Lex commands from ``i`` until ``close`` (``)`` or a backtick) at depth 0; return the end."""
+        self.depth += 1
+        try:
+            return self._run(i, close)
+        finally:
+            self.depth -= 1
+
+    def _run(self, i: int, close: str | None) -> int:
+        if self.depth > MAX_NESTING:
+            raise InputError(f"command substitutions nested more than {MAX_NESTING} deep", f"{self.out.path}:{self.line}")
         cmd: list[Word] = []
         s, n = self.s, self.n
         while i < n:
@@ -198,13 +209,13 @@ class _Lexer:
             if c == "$" and i + 1 < n and s[i + 1] == "(" and not s.startswith("$((", i):
                 inner_start = i + 2
                 end = self.run(inner_start, ")")
-                buf.append(_subst_value(s[inner_start:end - 1]))
+                buf.append(_subst_value(s[inner_start:end - 1], self.depth))
                 i = end
                 continue
             if c == "`":
                 inner_start = i + 1
                 end = self.run(inner_start, "`")
-                buf.append(_subst_value(s[inner_start:end - 1]))
+                buf.append(_subst_value(s[inner_start:end - 1], self.depth))
                 i = end
                 continue
             if c == "$" and i + 1 < n and s[i + 1] == "{":
@@ -242,7 +253,7 @@ def _balanced(s: str, i: int, open_: str, close: str) -> int:
     return len(s)
 
 
-def _subst_value(inner: str) -> str:
+def _subst_value(inner: str, depth: int = 0) -> str:
     """What a command substitution stands for, when it is a known folder idiom."""
     inner = inner.strip()
     if _DIRNAME.match(inner):
@@ -251,21 +262,24 @@ def _subst_value(inner: str) -> str:
         return REPO_ROOT
     m = re.match(r"^cd\s+(?:-P\s+)?(.+?)\s*&&\s*pwd(?:\s+-P)?\s*$", inner, re.S)
     if m:
-        sub = parse_shell(m.group(1), "<subst>")
+        sub = parse_shell(m.group(1), "<subst>", depth + 1)
         if sub.commands and len(sub.commands[-1]) == 1:
             return sub.commands[-1][0].text
     m = re.match(r"^(?:realpath|readlink\s+-f)\s+(.+?)\s*$", inner, re.S)
     if m:
-        sub = parse_shell(m.group(1), "<subst>")
+        sub = parse_shell(m.group(1), "<subst>", depth + 1)
         if sub.commands and len(sub.commands[-1]) == 1:
             return sub.commands[-1][0].text
     return CMD_SUBST
 
 
-def parse_shell(text: str, path: str = "<script>") -> ShellScript:
-    """Read a shell script into commands, comments/here-doc text, and variable assignments."""
+def parse_shell(text: str, path: str = "<script>", _depth: int = 0) -> ShellScript:
+    """Read a shell script into commands, comments/here-doc text, and variable assignments.
+    Raises :class:`InputError` (one line) for nesting too deep to read."""
     out = ShellScript(path)
-    _Lexer(text, out).run()
+    lexer = _Lexer(text, out)
+    lexer.depth = _depth
+    lexer.run()
     for cmd in out.commands:
         words = cmd
         while words and words[0].text in _KEYWORDS:

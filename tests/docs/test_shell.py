@@ -94,3 +94,13 @@ def test_workflows_named_by_reads_the_repository(tmp_path):
     # an unresolved value is returned as written
     repo2 = git_repo(tmp_path / "r2", {"t.sh": 'gh workflow run "$1"\n'})
     assert workflows_named_by(repo2, "t.sh") == [("$1", 1)]
+
+
+def test_deep_nesting_is_an_input_error_not_a_crash():
+    from buildgate.errors import InputError
+    deep = "x=" + "$(" * 500 + "echo" + ")" * 500 + "\n"
+    with pytest.raises(InputError, match="nested more than"):
+        parse_shell(deep, "s.sh")
+    cds = 'D="' + '$(cd "' * 300 + '/x' + '" && pwd)' * 300 + '"\n'
+    with pytest.raises(InputError, match="nested more than"):
+        parse_shell(cds, "s.sh")
