@@ -1,0 +1,35 @@
+"""Steps of the cluster layer (K5, K6): one library call each, then ``check``."""
+from __future__ import annotations
+
+from pytest_bdd import given, then
+
+from buildgate.cluster import k5, k6
+from steps.common import check, record
+
+
+@given("the Deployments the kustomization renders", target_fixture="cluster_deployments")
+def _(cluster_expected, cluster_reader):
+    record([f"cluster: {cluster_reader.source} ({cluster_reader.host})"] +
+           [f"rendered {d.ref}: " + ", ".join(f"{c.name}={c.image}" for c in d.containers) for d in cluster_expected])
+    return cluster_expected
+
+
+@then("each Deployment's containers use the kustomization's images")
+def _(cluster_reader, cluster_deployments):
+    check(k5.containers_use_images(cluster_reader, cluster_deployments))
+
+
+@then("each rollout completes within the rollout budget")
+def _(cluster_reader, cluster_deployments, cluster_config):
+    check(k5.rollouts_complete(cluster_reader, cluster_deployments, cluster_config.rollout))
+
+
+@then("each Deployment's pods run the registry digest of their tag")
+def _(cluster_reader, cluster_deployments, registry_client):
+    check(k5.pods_run_registry_digests(cluster_reader, cluster_deployments, registry_client.resolve_tag))
+
+
+@then("the Argo CD Application is Synced and Healthy at a revision containing the kustomization commit")
+def _(cluster_reader, cluster_config, repo, target):
+    check(k6.application_deployed(cluster_reader, cluster_config.argocd_namespace, cluster_config.application,
+                                  repo, target.kustomization, cluster_config.sync))
