@@ -16,7 +16,6 @@ from buildgate.errors import CannotDecide, InputError
 from buildgate.kustomize import ImageOverride, Kustomization
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
-from buildgate.yamlfile import LineDict
 
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 _PREFIXED = re.compile(r"(?P<prefix>.+?[-_.])(?P<hex>[0-9a-f]{7,40})")
@@ -189,7 +188,7 @@ def kustomization_changes(repo: Repo, path: str) -> list[KustomizationChange]:
         if not record.strip():
             continue
         header, _nl, diff = record.partition("\n")
-        sha, author, email, ts, subject = header.split("\x1f")
+        sha, author, email, ts, subject = header.split("\x1f", 4)
         removed, added = [], []
         for line in diff.splitlines():
             if line.startswith(("---", "+++")) or not line[:1] in ("-", "+"):

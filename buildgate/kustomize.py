@@ -61,7 +61,8 @@ _CLUSTER_SCOPED = frozenset({
     "CSIDriver", "CSINode", "VolumeAttachment", "Node", "PodSecurityPolicy",
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ComponentStatus",
 })
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|(?:github\.com|gitlab\.com|bitbucket\.org)/)", re.I)
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*::|[a-z][a-z0-9+.-]*://|git@|(?:github\.com|gitlab\.com|bitbucket\.org)/)",
+                     re.I)
 # Path-valued kustomization fields the guard checks (kubectl would read these files).
 _PATH_LISTS = ("resources", "bases", "components", "crds", "configurations",
                "patchesStrategicMerge", "transformers", "generators", "validators")

@@ -17,7 +17,7 @@ from buildgate.history import (
 )
 from buildgate.kustomize import Kustomization
 from buildgate.repo import Repo
-from tests.kustomize.helpers import BOT, HUMAN, KUST, History, kustomization, mutate, sandbox, sandbox_kust, template
+from tests.kustomize.helpers import BOT, KUST, History, kustomization, mutate, sandbox, sandbox_kust, template
 
 IMAGES = ["ghcr.io/ardenone/moltbook-api", "ghcr.io/ardenone/moltbook-frontend"]
 WORKFLOW = ".github/workflows/build-push.yml"
