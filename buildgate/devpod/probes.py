@@ -301,6 +301,33 @@ exit 0
 """
 
 
+# git runs for real (scripts compute refs with it), but nothing that talks to a remote.
+_GIT_GUARD = """#!/bin/sh
+# buildgate guard: records this call; runs the real git unless it would talk to a remote
+log=%s
+real=%s
+{ printf '\\001buildgate-call\\001\\000%%s\\000' "${0##*/}"; for a in "$@"; do printf '%%s\\000' "$a"; done; } >> "$log"
+sub=""; skip=0
+for a in "$@"; do
+  if [ "$skip" = 1 ]; then skip=0; continue; fi
+  case "$a" in -C|-c|--git-dir|--work-tree|--namespace) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
+done
+case "$sub" in push|fetch|pull|clone|ls-remote|remote|submodule|send-email|request-pull) exit 0 ;; esac
+exec "$real" "$@"
+"""
+# What a script run sees besides the shims: no way to reach GitHub or a daemon even through an
+# absolute path (dead proxies and hosts on a closed loopback port, dummy tokens, empty gh config).
+DEAD = "127.0.0.1:9"
+_SAFE_ENV = {
+    "GH_HOST": DEAD, "GH_TOKEN": "buildgate-dummy", "GITHUB_TOKEN": "buildgate-dummy",
+    "GH_ENTERPRISE_TOKEN": "buildgate-dummy", "GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1",
+    "HTTPS_PROXY": f"http://{DEAD}", "HTTP_PROXY": f"http://{DEAD}", "https_proxy": f"http://{DEAD}",
+    "http_proxy": f"http://{DEAD}", "ALL_PROXY": f"http://{DEAD}", "NO_PROXY": "", "no_proxy": "",
+    "DOCKER_HOST": f"tcp://{DEAD}", "CONTAINER_HOST": f"tcp://{DEAD}", "GIT_SSH_COMMAND": "false",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
 @dataclass(frozen=True)
 class Call:
     """One recorded invocation of a shimmed program."""
@@ -361,6 +388,10 @@ def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str],
         for name in shims:
             dh.write_file(f"{tmp}/bin/{name}", _SHIM % shlex.quote(log), "0755")
         dh.write_file(log, "")
+        real_git = dh.which("git")
+        if real_git and "git" not in shims:
+            dh.write_file(f"{tmp}/bin/git", _GIT_GUARD % (shlex.quote(log), shlex.quote(real_git)), "0755")
+        dh.check(["mkdir", "-p", f"{tmp}/gh-config"], "mkdir")
         if staged:
             cwd = f"{tmp}/repo"
             parent = script.rsplit("/", 1)[0] if "/" in script else ""
@@ -372,7 +403,8 @@ def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str],
                 raise InputError(f"{script} is not in the devpod's checkout at {cwd}", dh.name)
         path = dh.run(["sh", "-c", 'printf %s "$PATH"'], timeout=30).stdout or "/usr/local/bin:/usr/bin:/bin"
         argv = [f"./{script}", *args]
-        res: RunResult = dh.run(argv, cwd=cwd, env={**(env or {}), "PATH": f"{tmp}/bin:{path}"}, timeout=timeout)
+        run_env = {**_SAFE_ENV, "GH_CONFIG_DIR": f"{tmp}/gh-config", **(env or {}), "PATH": f"{tmp}/bin:{path}"}
+        res: RunResult = dh.run(argv, cwd=cwd, env=run_env, timeout=timeout)
         if res.rc == 126 and "ermission denied" in res.output:
             raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
         calls = parse_calls(dh.read_bytes(log))

@@ -307,3 +307,21 @@ def test_v2_docker_api_unreachable_is_an_error() -> None:
 
     with pytest.raises(RemoteError, match="cannot reach the devpod's container API"):
         probes.build_probe_sdk("unix:///nonexistent/buildgate.sock", timeout=5)
+
+
+PUSH_THEN_TRIGGER = """#!/usr/bin/env bash
+set -euo pipefail
+ref="$(git rev-parse --abbrev-ref HEAD)"
+git push origin "$ref"
+gh workflow run build-push.yml --ref "$ref"
+"""
+
+
+def test_scripts_run_git_but_never_reach_a_remote(variant) -> None:
+    dh, sr = variant({TRIGGER: PUSH_THEN_TRIGGER})
+    repo = sr.target.repo()
+    run = api.run_trigger(dh, repo, sr.target)
+    texts = [c.text for c in run.calls]
+    assert texts == ["git rev-parse --abbrev-ref HEAD", "git push origin main", "gh workflow run build-push.yml --ref main"]
+    assert run.rc == 0, run.output  # the push was recorded and skipped (there is no remote to push to)
+    assert api.v4_asks_for_build_workflows(run, repo, sr.target).ok
