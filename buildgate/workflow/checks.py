@@ -457,9 +457,9 @@ def w5_push_ghcr(repo: Repo, target: Target, workflow: Workflow | None = None) -
 
 def _same_build(wf: Workflow, b: Build, event: E.Event) -> Build | None:
     for other in wf.builds(event):
-        if other.job.id == b.job.id and other.step.index == b.step.index and other.matrix == b.matrix:
-            if b.command is None or other.command is None or len(wf.builds(event)) >= 0:
-                return other
+        if other.job.id == b.job.id and other.step.index == b.step.index and other.matrix == b.matrix \
+                and (b.command is None or other.images == b.images):
+            return other
     return None
 
 

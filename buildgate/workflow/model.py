@@ -332,12 +332,20 @@ def shell_commands(script: str, env: Mapping[str, str] | None = None) -> list[Sh
                 # the condition itself runs unconditionally enough; keep it but mark conditional
                 pass
             expanded = [_expand(w, known) for w in words]
-            m = _ASSIGN.match(expanded[0]) if len(expanded) == 1 or expanded[0].startswith("export") is False else None
-            if expanded[0] == "export" and len(expanded) > 1:
-                m = _ASSIGN.match(expanded[1])
-            if m and (len(expanded) == 1 or expanded[0] == "export"):
-                known[m.group(1)] = m.group(2)
+            if expanded[0] == "export":
+                expanded = expanded[1:]
+                if not expanded:
+                    continue
+            assigns = 0
+            while assigns < len(expanded) and _ASSIGN.match(expanded[assigns]):
+                assigns += 1
+            if assigns == len(expanded):  # plain assignments: remember them
+                for a in expanded:
+                    m = _ASSIGN.match(a)
+                    if m:
+                        known[m.group(1)] = m.group(2)
                 continue
+            expanded = expanded[assigns:]  # `VAR=x cmd`: the command
             out.append(ShellCommand(expanded, lineno, depth > 0 or chained_here))
     return out
 
