@@ -228,3 +228,11 @@ def test_target_schema_for_the_devpod_section() -> None:
     for bad in ({"host": "ftp://x"}, {"builder": "kaniko"}, {"repo_path": "relative"}, {"surprise": 1}):
         with pytest.raises(TargetError):
             from_dict({"devpod": bad})
+
+
+def test_sandbox_needs_root_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fixtures.devpod_sandbox import sandbox as sbmod
+
+    monkeypatch.setattr(sbmod.os, "geteuid", lambda: 1000)
+    with pytest.raises(NotApplicable, match=r"the sandbox devpod needs root \(running as uid 1000\)"):
+        sbmod.preconditions()
