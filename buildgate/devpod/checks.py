@@ -10,7 +10,6 @@ import re
 from typing import Any, Sequence
 
 from buildgate.devpod import gh as ghmod
-from buildgate.devpod.host import DevpodHost
 from buildgate.devpod.probes import (
     BuildAttempt,
     Call,
@@ -215,8 +214,7 @@ def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | No
 def gh_accepts_calls(verdicts: Sequence[ghmod.GhVerdict], run: ShimmedRun, script_text: str) -> CheckResult:
     """V4b: the real ``gh`` accepts every recorded call (flags and arguments parse)."""
     evidence = [f"{v.call.text}: {'accepted' if v.accepted else 'rejected'} ({v.reason})" for v in verdicts]
-    gh_calls = [v for v in verdicts]
-    if not gh_calls:
+    if not verdicts:
         return CheckResult.failed(f"{run.script} to call gh", "no gh call recorded", run.script, evidence)
     bad = [v for v in verdicts if not v.accepted]
     if bad:
