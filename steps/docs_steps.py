@@ -1,18 +1,12 @@
 """Steps for D1-D3 (build docs, README link, dangling paths) and S1-S2 (helper scripts)."""
 from __future__ import annotations
 
-from pytest_bdd import given, then
+from pytest_bdd import then
 
 from buildgate import docs, scripts
 from buildgate.repo import Repo
 from buildgate.target import Target
 from steps.common import check
-
-
-@given("the target repository")
-def _target_repository(repo: Repo) -> Repo:
-    """Open the target repository (an error verdict if it can't be opened)."""
-    return repo
 
 
 @then("the build docs cover the overlay error, GitHub Actions, devpod triggers, local builds and troubleshooting")

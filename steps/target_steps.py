@@ -1,0 +1,12 @@
+"""Steps every layer shares: naming the target's parts."""
+from __future__ import annotations
+
+from pytest_bdd import given
+
+from buildgate.repo import Repo
+
+
+@given("the target repository")
+def _target_repository(repo: Repo) -> Repo:
+    """Open the target repository (an error verdict if it can't be opened)."""
+    return repo
