@@ -239,7 +239,8 @@ def normalize_repo_url(url: str) -> str:
         u = f"https://{m.group(1)}/{m.group(2)}"
     u = re.sub(r"^(ssh|git)://(git@)?", "https://", u)
     u = u.split("#", 1)[0].split("?", 1)[0]
-    m = re.match(r"^(https?://[^/]+/[^@]+?)@[^/]*$", u)  # ...repo@refs or @sha
+    u = re.sub(r"^(https?://)[^/@]*@", r"\1", u)  # userinfo
+    m = re.match(r"^(https?://[^/]+/[^@]+?)@.*$", u)  # ...repo@refs/heads/main or @sha
     if m:
         u = m.group(1)
     u = u.rstrip("/")
