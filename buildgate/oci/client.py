@@ -664,6 +664,8 @@ def client_from_target(target: Any) -> RegistryClient:
     kwargs: dict[str, Any] = {}
     if cfg.get("max_manifest_bytes"):
         kwargs["max_manifest_bytes"] = int(cfg["max_manifest_bytes"])
+    if cfg.get("max_blob_bytes"):
+        kwargs["max_blob_bytes"] = int(cfg["max_blob_bytes"])
     if cfg.get("max_retries") is not None:
         kwargs["max_retries"] = int(cfg["max_retries"])
     return RegistryClient(

@@ -15,5 +15,8 @@ SCHEMA = {
         "insecure": {"type": "boolean"},
         "ca_bundle": {"type": "string"},
         "max_manifest_bytes": {"type": "integer", "minimum": 1024},
+        "max_blob_bytes": {"type": "integer", "minimum": 1024},
+        # retries on 429/503 (with Retry-After), bounded; 0 disables
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
     },
 }

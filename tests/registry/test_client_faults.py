@@ -255,3 +255,33 @@ def test_tls_verification_is_on_by_default():
     c = RegistryClient()
     assert c.endpoint("ghcr.io/org/app") == ("https://ghcr.io", "org/app")
     assert c._http._transport._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"  # noqa: SLF001
+
+
+def test_referrers_are_read_when_the_index_has_no_attestations(fault_server):
+    from buildgate.oci.attestations import find_attestations
+
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://spdx.dev/Document",
+                            "subject": [], "predicate": {}}).encode()
+    st_digest = "sha256:" + hashlib.sha256(statement).hexdigest()
+    art = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "artifactType": "application/vnd.docker.attestation.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:" + "4" * 64, "size": 2},
+                      "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": st_digest, "size": len(statement)}],
+                      "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "a" * 64,
+                                  "size": 10}}).encode()
+    art_digest = "sha256:" + hashlib.sha256(art).hexdigest()
+    plain = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [json.loads(INDEX)["manifests"][0]]}).encode()
+    fault_server.routes[MANIFEST_PATH] = lambda s: (200, {"Content-Type": OCI_INDEX}, plain)
+    fault_server.routes["/v2/org/app/referrers/sha256:" + "a" * 64] = lambda s: jreply(
+        200, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": art_digest, "size": len(art)}]},
+        {"Content-Type": OCI_INDEX})
+    fault_server.routes[f"/v2/org/app/manifests/{art_digest}"] = lambda s: (
+        200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, art)
+    fault_server.routes[f"/v2/org/app/blobs/{st_digest}"] = lambda s: (200, {}, statement)
+    c = client_for(fault_server)
+    atts = find_attestations(c, c.resolve_tag("ghcr.io/org/app", "latest"))
+    pa = atts["linux/amd64"]
+    # no annotation on the layer: the statement itself was read to learn its predicate type
+    assert [(s.origin, s.predicate_type) for s in pa.statements] == [("referrers", "https://spdx.dev/Document")]
+    assert not pa.provenance

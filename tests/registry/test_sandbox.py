@@ -3,6 +3,7 @@ and the registry features end to end against a real target file pointing at a sa
 from __future__ import annotations
 
 import base64
+import json
 import socket
 
 import httpx
@@ -17,6 +18,7 @@ from fixtures.registry_sandbox.tokens import TokenService
 from fixtures.sandbox_repo import make_sandbox_repo
 from tests.helpers import run_pytest, verdicts
 
+SECRET = "ghp_buildgateTestSecretNeverPrinted"
 pytestmark = pytest.mark.skipif(registry_binary() is None, reason="docker-registry is not installed")
 
 
@@ -97,8 +99,10 @@ def test_features_on_a_real_target_with_a_newtag_never_pushed(tmp_path):
     with SandboxRegistry.start(tmp_path / "lab") as lab:
         push_sandbox_images(lab, good, podman=False)
         target = _target_file(tmp_path, broken.path, lab.mirrors)
-        code, report, out = run_pytest("features/registry", "-q", "--target", str(target), timeout=300)
+        code, report, out = run_pytest("features/registry", "-q", "--target", str(target), timeout=300,
+                                       env={"GHCR_TOKEN": SECRET, "GITHUB_TOKEN": SECRET})
     assert report is not None, out[-2000:]
+    assert SECRET not in out and SECRET not in json.dumps(report)
     v = verdicts(report)
     assert v["K4"] == "fail", out[-2000:]
     assert {v[c] for c in ("G1", "G2", "G3", "G4", "G5", "G6")} == {"pass"}, v
