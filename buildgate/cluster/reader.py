@@ -161,7 +161,7 @@ class ClusterReader:
             return Unauthorized(
                 f"forbidden (403): missing permission to {verb} {kind.qualified} {scope} "
                 f"(apiGroup {kind.api_group}, resource {kind.plural!r}, verb {verb!r}); "
-                f"grant get, list, watch as in {RBAC_DOC}", where)
+                f"grant it as in {RBAC_DOC}", where)
         if status == 404:
             return CannotDecide(f"the cluster does not serve {kind.qualified} ({kind.group or 'core'}/{kind.version})",
                                 where)

@@ -18,7 +18,7 @@ DIGEST_FRONT = "sha256:" + "f" * 64
 CHILD_API = "sha256:" + "1" * 64
 OLD_DIGEST = "sha256:" + "0" * 64
 
-FAST = WaitBudget(timeout=1.5, interval=0.3, degraded_grace=0.5)
+FAST = WaitBudget(timeout=1.0, interval=0.25, degraded_grace=0.3)
 ONCE = WaitBudget(timeout=0, interval=0.1, degraded_grace=0)
 
 

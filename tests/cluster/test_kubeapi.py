@@ -108,6 +108,7 @@ def test_every_write_is_refused_with_405_and_recorded():
 
 def test_server_stops_cleanly_with_a_watch_open():
     api = KubeApiServer(_world()).start()
+    name = f"kubeapi-standin-{api.port}"
     url = api.url + "/apis/apps/v1/namespaces/moltbook/deployments"
     t = threading.Thread(target=lambda: _stream_quiet(url), daemon=True)
     t.start()
@@ -115,8 +116,7 @@ def test_server_stops_cleanly_with_a_watch_open():
     api.stop()
     t.join(timeout=3)
     assert not t.is_alive()
-    assert not [th for th in threading.enumerate() if th.name.startswith("kubeapi-standin-") and th.is_alive()
-                and th.name.endswith(str(url.split(":")[2].split("/")[0]))]
+    assert not [th for th in threading.enumerate() if th.name == name and th.is_alive()]
 
 
 def _stream_quiet(url: str) -> None:
