@@ -20,7 +20,7 @@ class WaitBudget:
     degraded_grace: float
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None, default: "WaitBudget") -> "WaitBudget":
+    def from_dict(cls, data: dict[str, Any] | None, default: WaitBudget) -> WaitBudget:
         data = data or {}
         return cls(
             float(data.get("timeout", default.timeout)),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from buildgate.errors import RemoteError
+
 if TYPE_CHECKING:  # pragma: no cover
     from buildgate.cluster.reader import ClusterReader
 
@@ -97,10 +99,8 @@ def rollout_line(dep: dict) -> str:
     )
 
 
-def deployment_evidence(reader: "ClusterReader", dep: dict, pods: list[dict] | None = None) -> list[str]:
+def deployment_evidence(reader: ClusterReader, dep: dict, pods: list[dict] | None = None) -> list[str]:
     """What a user asks for when a rollout check fails: status, conditions, pods and their events."""
-    from buildgate.errors import RemoteError
-
     meta = dep.get("metadata") or {}
     ns, name = meta.get("namespace", ""), meta.get("name", "")
     lines = [rollout_line(dep)] + conditions(dep, f"{ns}/Deployment/{name}")

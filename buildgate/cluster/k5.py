@@ -13,10 +13,19 @@ lists:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
 
 from buildgate.cluster.config import WaitBudget
-from buildgate.cluster.evidence import deployment_evidence, pod_line, redact, rollout_line, waiting_reasons
+from buildgate.cluster.evidence import (
+    deployment_evidence,
+    pod_line,
+    redact,
+    rollout_line,
+    waiting_reasons,
+)
 from buildgate.cluster.expected import ExpectedContainer, ExpectedDeployment
 from buildgate.cluster.reader import DEPLOYMENTS, ClusterReader, selector_string
 from buildgate.cluster.wait import DEGRADED, DONE, PENDING, Observation, eventually
@@ -136,8 +145,13 @@ def rollout_complete(reader: ClusterReader, namespace: str, name: str, budget: W
 
 
 def rollouts_complete(reader: ClusterReader, expected: list[ExpectedDeployment], budget: WaitBudget) -> CheckResult:
-    """Every rendered Deployment's rollout completes (each within ``budget``)."""
-    results = [rollout_complete(reader, e.namespace, e.name, budget) for e in expected]
+    """Every rendered Deployment's rollout completes, all within one ``budget`` (the step's):
+    each Deployment waits only for what the ones before it left (at least one look each)."""
+    start = time.monotonic()
+    results = []
+    for e in expected:
+        left = max(0.0, budget.timeout - (time.monotonic() - start))
+        results.append(rollout_complete(reader, e.namespace, e.name, replace(budget, timeout=left)))
     return CheckResult.combine(results, f"{len(expected)} rollout(s) complete")
 
 
@@ -230,5 +244,5 @@ def _pods_digest(exp: ExpectedDeployment, c: ExpectedContainer, pods: list[dict]
             found = f"{digest} from image {spec_image}"
         bad.append(CheckResult.failed(f"{c.image} at {registry_digest} (registry)", found, where, [pod_line(p)]))
     if bad:
-        return CheckResult.combine(bad + [CheckResult.passed("", evidence)], "")
+        return CheckResult(False, "; ".join(b.message for b in bad), evidence + [e for b in bad for e in b.evidence])
     return CheckResult.passed(f"{exp.ref} container {c.name}: {len(pods)} pod(s) run {registry_digest}", evidence)

@@ -107,5 +107,3 @@ def application_deployed(reader: ClusterReader, namespace: str, name: str, repo:
         found = f"{out.last.summary} {out.describe()}"
     return CheckResult.failed(expected, redact(found), ref, evidence)
 
-
-__all__ = ["application_deployed", "application_observation", "kustomization_commit", "contains", "DONE"]

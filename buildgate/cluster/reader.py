@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -25,7 +26,14 @@ from kubernetes.config.config_exception import ConfigException
 
 from buildgate.cluster.config import DEFAULT_NAMESPACE, ClusterConfig
 from buildgate.errors import (
-    CannotDecide, InputError, NotApplicable, ProtocolError, RateLimited, RemoteError, Unauthorized, Unreachable,
+    CannotDecide,
+    InputError,
+    NotApplicable,
+    ProtocolError,
+    RateLimited,
+    RemoteError,
+    Unauthorized,
+    Unreachable,
 )
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -99,7 +107,7 @@ class ClusterReader:
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, cfg: ClusterConfig) -> "ClusterReader":
+    def from_config(cls, cfg: ClusterConfig) -> ClusterReader:
         """Connect as the target's ``cluster:`` section says; NotApplicable when it names no cluster."""
         if not cfg.configured:
             raise NotApplicable("no cluster configured in the target (set cluster.kubeconfig, "

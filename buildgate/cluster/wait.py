@@ -10,8 +10,8 @@ long it took and what the last look saw, so a failure message can show it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from buildgate.cluster.config import WaitBudget
 

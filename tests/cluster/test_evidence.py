@@ -1,7 +1,13 @@
 """Evidence lines: conditions, pods, events, Application state, all redacted."""
 from __future__ import annotations
 
-from buildgate.cluster.evidence import application_evidence, conditions, event_lines, pod_line, redact
+from buildgate.cluster.evidence import (
+    application_evidence,
+    conditions,
+    event_lines,
+    pod_line,
+    redact,
+)
 from fixtures.kubeapi import STANDIN_TOKEN
 from fixtures.kubeapi import objects as o
 from tests.cluster.helpers import api_workload

@@ -11,7 +11,17 @@ from buildgate.errors import CannotDecide, Unauthorized
 from fixtures.kubeapi import STANDIN_TOKEN
 from fixtures.kubeapi import objects as o
 from tests.cluster.helpers import (
-    API, CHILD_API, DIGEST_API, DIGEST_FRONT, FAST, FRONT, OLD_DIGEST, TAG, api_workload, expected, front_workload,
+    API,
+    CHILD_API,
+    DIGEST_API,
+    DIGEST_FRONT,
+    FAST,
+    FRONT,
+    OLD_DIGEST,
+    TAG,
+    api_workload,
+    expected,
+    front_workload,
     registry,
 )
 
@@ -143,3 +153,12 @@ def test_image_id_forms():
     assert k5.image_id_digest(f"{API}@{DIGEST_FRONT}") == DIGEST_FRONT
     assert k5.image_id_digest("sha256:" + "c" * 64) is None
     assert k5.image_id_digest("") is None
+
+
+def test_the_rollout_budget_is_shared_by_all_deployments_of_the_step(kubeapi):
+    world = o.world_of(*o.progressing(api_workload(generation=2)), *o.progressing(front_workload(generation=2)))
+    r = kubeapi(world).reader()
+    start = time.monotonic()
+    res = k5.rollouts_complete(r, expected(), FAST)
+    assert not res.ok and time.monotonic() - start < FAST.timeout + 0.8
+    assert "moltbook-api" in res.message and "moltbook-frontend" in res.message  # both still looked at

@@ -12,7 +12,14 @@ from buildgate.cluster import k5, k6
 from buildgate.errors import Unauthorized
 from buildgate.repo import Repo
 from fixtures.kubeapi import objects as o
-from tests.cluster.helpers import FAST, api_workload, expected, front_workload, registry, tiny_repo
+from tests.cluster.helpers import (
+    FAST,
+    api_workload,
+    expected,
+    front_workload,
+    registry,
+    tiny_repo,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cluster-rbac.md"
 

@@ -7,8 +7,19 @@ from dataclasses import replace
 import pytest
 
 from buildgate.cluster.config import cluster_config
-from buildgate.cluster.reader import APPLICATIONS, DEPLOYMENTS, ClusterReader, selector_string
-from buildgate.errors import CannotDecide, InputError, NotApplicable, Unauthorized, Unreachable
+from buildgate.cluster.reader import (
+    APPLICATIONS,
+    DEPLOYMENTS,
+    ClusterReader,
+    selector_string,
+)
+from buildgate.errors import (
+    CannotDecide,
+    InputError,
+    NotApplicable,
+    Unauthorized,
+    Unreachable,
+)
 from fixtures.kubeapi import STANDIN_TOKEN
 from fixtures.kubeapi import objects as o
 from tests.cluster.helpers import api_workload
