@@ -43,6 +43,9 @@ def _clean_rel(rel: str) -> str:
     return "" if norm == "." else norm
 
 
+_BLOBS: dict[str, bytes] = {}  # blob id -> content (small blobs), shared across revisions
+
+
 @lru_cache(maxsize=4096)
 def _parse_cached(key: str, raw: bytes, path: str) -> YamlDocument:
     return parse_yaml(raw, path)
@@ -56,7 +59,10 @@ class Repo:
         self.rev = rev
         if not self.root.is_dir():
             raise InputError("repository folder does not exist", str(root))
-        self._tree: dict[str, tuple[str, str, str]] | None = None  # path -> (mode, type, oid)
+        self._tree: dict[str, tuple[str, str, str, int]] | None = None  # path -> (mode, type, oid, size)
+        # Read recorders (see :meth:`recording`): what checks read, so a history walk can reuse
+        # a check's result at a revision where everything it read is unchanged.
+        self._recorders: list[set] = []
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r}, rev={self.rev!r})"
@@ -68,6 +74,7 @@ class Repo:
     # -- git ---------------------------------------------------------------------------------
     def git(self, *args: str, check: bool = True, input_bytes: bytes | None = None) -> str:
         """Run a read-only git command in the repository and return its stdout."""
+        self._record(("git",) + tuple(args))
         env = {**os.environ, **_GIT_ENV}
         try:
             proc = subprocess.run(
@@ -100,6 +107,7 @@ class Repo:
         return out or None
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        self._record(("git", "merge-base", ancestor, descendant))
         env = {**os.environ, **_GIT_ENV}
         proc = subprocess.run(
             ["git", "-C", str(self.root), "merge-base", "--is-ancestor", ancestor, descendant],
@@ -121,18 +129,62 @@ class Repo:
         return commits
 
     # -- files -------------------------------------------------------------------------------
-    def _ls_tree(self) -> dict[str, tuple[str, str, str]]:
+    def _ls_tree(self) -> dict[str, tuple[str, str, str, int]]:
         if self._tree is None:
-            out = self.git("ls-tree", "-r", "-t", "-z", "--full-tree", self.rev or "HEAD")
+            proc = self._run_git("ls-tree", "-r", "-t", "-l", "-z", "--full-tree", self.rev or "HEAD")
             tree = {}
-            for rec in out.split("\x00"):
+            for rec in proc.split("\x00"):
                 if not rec:
                     continue
                 meta, path = rec.split("\t", 1)
-                mode, typ, oid = meta.split()
-                tree[path] = (mode, typ, oid)
+                mode, typ, oid, size = meta.split()
+                tree[path] = (mode, typ, oid, int(size) if size.isdigit() else 0)
             self._tree = tree
         return self._tree
+
+    def _run_git(self, *args: str) -> str:
+        """git for reading this repository's own objects (not recorded as a history read)."""
+        env = {**os.environ, **_GIT_ENV}
+        proc = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, env=env, timeout=60)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise InputError(f"git {' '.join(args[:2])} failed: {err[-1] if err else proc.returncode}", str(self.root))
+        return proc.stdout.decode(errors="replace")
+
+    # -- read recording ----------------------------------------------------------------------
+    def recording(self) -> "_Recording":
+        """A context manager collecting what is read inside it (nested recordings all collect)."""
+        return _Recording(self)
+
+    def _record(self, fact: tuple) -> None:
+        for rec in self._recorders:
+            rec.add(fact)
+
+    def _record_entry(self, clean: str) -> None:
+        if self._recorders:
+            entry = self._ls_tree().get(clean) if self.rev is not None else None
+            self._record(("entry", clean, entry[:3] if entry else None))
+
+    def replay_equal(self, facts: set) -> bool:
+        """True when every recorded fact reads the same at this revision (and none is history)."""
+        if self.rev is None:
+            return False
+        tree = self._ls_tree()
+        for fact in facts:
+            kind = fact[0]
+            if kind == "entry":
+                entry = tree.get(fact[1])
+                if (entry[:3] if entry else None) != fact[2]:
+                    return False
+            elif kind == "list":
+                if tuple(self._list(fact[1])) != fact[2]:
+                    return False
+            elif kind == "tracked":
+                if tuple(self._tracked()) != fact[1]:
+                    return False
+            else:  # git history, the work tree: never replayable
+                return False
+        return True
 
     def resolve(self, rel: str) -> Path:
         """The real path of ``rel`` in the work tree, refusing escapes through ``..`` or symlinks."""
@@ -152,7 +204,9 @@ class Repo:
         except InputError:
             return False
         if self.rev is not None:
+            self._record_entry(clean)
             return clean in self._ls_tree()
+        self._record(("worktree",))
         try:
             return self.resolve(clean).exists()
         except InputError:
@@ -161,6 +215,7 @@ class Repo:
     def is_dir(self, rel: str) -> bool:
         clean = _clean_rel(rel)
         if self.rev is not None:
+            self._record_entry(clean)
             entry = self._ls_tree().get(clean)
             return clean == "" or (entry is not None and entry[1] == "tree")
         try:
@@ -171,27 +226,40 @@ class Repo:
     def list_files(self, folder: str = "") -> list[str]:
         """Repository-relative paths of the files directly in ``folder`` (sorted)."""
         clean = _clean_rel(folder) if folder else ""
-        prefix = clean + "/" if clean else ""
         if self.rev is not None:
-            return sorted(
-                p for p, (_m, typ, _o) in self._ls_tree().items()
-                if typ == "blob" and p.startswith(prefix) and "/" not in p[len(prefix):]
-            )
+            files = self._list(clean)
+            self._record(("list", clean, tuple(files)))
+            return files
+        self._record(("worktree",))
+        prefix = clean + "/" if clean else ""
         if not self.is_dir(clean or "."):
             return []
         base = self.resolve(clean or ".")
         return sorted(prefix + p.name for p in base.iterdir() if p.is_file() or p.is_symlink())
 
+    def _list(self, clean: str) -> list[str]:
+        prefix = clean + "/" if clean else ""
+        return sorted(
+            p for p, entry in self._ls_tree().items()
+            if entry[1] == "blob" and p.startswith(prefix) and "/" not in p[len(prefix):]
+        )
+
     def tracked_files(self) -> list[str]:
         """Every file git tracks at this revision (the index, for a work tree)."""
         if self.rev is not None:
-            return sorted(p for p, (_m, t, _o) in self._ls_tree().items() if t == "blob")
+            files = self._tracked()
+            self._record(("tracked", tuple(files)))
+            return files
         return sorted(p for p in self.git("ls-files", "-z").split("\x00") if p)
+
+    def _tracked(self) -> list[str]:
+        return sorted(p for p, entry in self._ls_tree().items() if entry[1] == "blob")
 
     def git_mode(self, rel: str) -> str | None:
         """The file mode git records (``100755``, ``100644``, ``120000``), or None if untracked."""
         clean = _clean_rel(rel)
         if self.rev is not None:
+            self._record_entry(clean)
             entry = self._ls_tree().get(clean)
             return entry[0] if entry else None
         out = self.git("ls-files", "-s", "--", clean).strip()
@@ -201,22 +269,23 @@ class Repo:
         """A file's bytes, with a one-line :class:`InputError` for every way it can go wrong."""
         clean = _clean_rel(rel)
         if self.rev is not None:
+            self._record_entry(clean)
             entry = self._ls_tree().get(clean)
             if entry is None:
                 raise InputError(f"file not found at {self.rev[:12]}", rel)
-            mode, typ, oid = entry
+            mode, typ, oid, size = entry
             if typ != "blob":
                 raise InputError("is a folder, expected a file", rel)
             if mode == "120000":
-                target = self.git("cat-file", "blob", oid)
+                target = self._blob(oid).decode(errors="replace")
                 joined = posixpath.normpath(posixpath.join(posixpath.dirname(clean), target))
                 if joined.startswith("../") or target.startswith("/"):
                     raise InputError(f"symlink points outside the repository ({target})", rel)
                 return self.read_bytes(joined, limit)
-            size = int(self.git("cat-file", "-s", oid).strip())
             if size > limit:
                 raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
             return self._blob(oid)
+        self._record(("worktree",))
         path = self.root / clean
         if path.is_symlink():
             self.resolve(clean)  # raises when it escapes
@@ -234,12 +303,19 @@ class Repo:
             raise InputError(f"cannot read file: {exc.strerror}", rel) from None
 
     def _blob(self, oid: str) -> bytes:
+        cached = _BLOBS.get(oid)
+        if cached is not None:
+            return cached
         env = {**os.environ, **_GIT_ENV}
         proc = subprocess.run(
             ["git", "-C", str(self.root), "cat-file", "blob", oid], capture_output=True, env=env, timeout=60
         )
         if proc.returncode != 0:
             raise InputError(f"git cat-file failed for blob {oid[:12]}", str(self.root))
+        if len(proc.stdout) <= 256 * 1024:
+            if len(_BLOBS) >= 4096:
+                _BLOBS.pop(next(iter(_BLOBS)))
+            _BLOBS[oid] = proc.stdout
         return proc.stdout
 
     def read_text(self, rel: str, limit: int = MAX_FILE_BYTES) -> str:
@@ -250,3 +326,22 @@ class Repo:
         raw = self.read_bytes(rel)
         key = hashlib.sha1(raw).hexdigest()
         return _parse_cached(key, raw, _clean_rel(rel))
+
+
+class _Recording:
+    """Collects the facts a block of code reads from a :class:`Repo` (see ``Repo.recording``)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.facts: set = set()
+
+    def __enter__(self) -> set:
+        self.repo._recorders.append(self.facts)
+        return self.facts
+
+    def __exit__(self, *exc: object) -> None:
+        stack = self.repo._recorders
+        for i in range(len(stack) - 1, -1, -1):  # by identity: recordings nest
+            if stack[i] is self.facts:
+                del stack[i]
+                break

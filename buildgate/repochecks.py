@@ -24,13 +24,19 @@ class RevisionContext:
     repo: Repo
     target: Target
     _cache: dict[str, Any] = field(default_factory=dict)
+    _reads: dict[str, set] = field(default_factory=dict)
 
     def _get(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._cache:
-            try:
-                self._cache[key] = make()
-            except BuildgateError as exc:
-                self._cache[key] = exc
+            with self.repo.recording() as reads:
+                try:
+                    self._cache[key] = make()
+                except BuildgateError as exc:
+                    self._cache[key] = exc
+            self._reads[key] = reads
+        else:  # what building it read counts as read by every check that uses it
+            for fact in self._reads[key]:
+                self.repo._record(fact)
         value = self._cache[key]
         if isinstance(value, BuildgateError):
             raise value
@@ -84,16 +90,22 @@ REPO_CHECKS: dict[str, Check] = {
 
 @dataclass(frozen=True)
 class Outcome:
-    """A criterion's verdict at one revision (``pass``, ``fail`` or ``error``) and its message."""
+    """A criterion's verdict at one revision (``pass``, ``fail`` or ``error``) and its message.
+
+    ``reads`` are the repository facts the check read (see ``Repo.recording``): at another
+    revision where all of them are unchanged, the outcome is the same.
+    """
 
     verdict: str
     message: str
+    reads: frozenset = frozenset()
 
 
 def run_check(cid: str, ctx: RevisionContext) -> Outcome:
     """Run one criterion's check; a buildgate error is an ``error`` outcome, never a pass."""
-    try:
-        result = REPO_CHECKS[cid](ctx)
-    except BuildgateError as exc:
-        return Outcome("error", f"{exc.kind}: {exc}")
-    return Outcome("pass" if result.ok else "fail", result.message)
+    with ctx.repo.recording() as reads:
+        try:
+            result = REPO_CHECKS[cid](ctx)
+        except BuildgateError as exc:
+            return Outcome("error", f"{exc.kind}: {exc}", frozenset(reads))
+    return Outcome("pass" if result.ok else "fail", result.message, frozenset(reads))
