@@ -23,6 +23,7 @@ def history(tmp_path_factory):
 def _run(kubeapi, history, app=None, budget=FAST, world=None):
     world = world or o.world_of(*([app] if app else []))
     r = kubeapi(world).reader()
+    world.restart_clock()
     return k6.application_deployed(r, "argocd", "moltbook", Repo(history.path), KUST, budget)
 
 
