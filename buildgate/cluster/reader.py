@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
@@ -129,8 +130,9 @@ class ClusterReader:
                     contexts, current = k8s_config.list_kube_config_contexts(path)
                     active = next((c for c in contexts if c.get("name") == cfg.context), current) if cfg.context else current
                     namespace = ((active or {}).get("context") or {}).get("namespace")
-        except ConfigException as exc:
-            raise InputError(f"cannot load the cluster configuration: {str(exc).splitlines()[0][:200]}",
+        except (ConfigException, OSError, ValueError, TypeError, AttributeError, yaml.YAMLError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise InputError(f"cannot load the cluster configuration: {first}",
                              str(cfg.kubeconfig or "in-cluster")) from None
         conf.retries = 1
         return cls(k8s.ApiClient(conf), namespace=namespace, request_timeout=cfg.request_timeout, source=source)

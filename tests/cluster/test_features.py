@@ -13,7 +13,7 @@ import pytest
 
 from buildgate.cluster.expected import expected_deployments
 from buildgate.repo import Repo
-from fixtures.kubeapi import WRITE_LOG
+from fixtures.kubeapi import STANDIN_TOKEN, WRITE_LOG
 from fixtures.kubeapi import objects as o
 from fixtures.sandbox_repo import make_sandbox_repo
 from tests.helpers import run_pytest
@@ -73,6 +73,7 @@ def test_broken_cluster_fails_k5_and_k6_through_a_target_file(tmp_path, sandbox,
     assert got["K6"]["verdict"] == "fail"
     assert "found sync OutOfSync" in got["K6"]["message"] and "(at argocd/Application/moltbook)" in got["K6"]["message"]
     assert s.server.writes == [] and not WRITE_LOG
+    assert STANDIN_TOKEN not in json.dumps(report) and STANDIN_TOKEN not in out
 
 
 def test_missing_crd_is_an_error_and_no_cluster_is_a_skip(tmp_path, sandbox, kubeapi):

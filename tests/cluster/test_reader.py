@@ -151,3 +151,11 @@ def test_target_schema_accepts_the_cluster_section_and_rejects_unknown_keys():
         from_dict({"cluster": {"wait": {"deploy": {}}}})
     with pytest.raises(TargetError, match="cluster.namespace"):
         from_dict({"cluster": {"namespace": "Not_A_Namespace"}})
+
+
+@pytest.mark.parametrize("text", ["{not yaml: [", "just a string", "apiVersion: v1\nkind: Config\nclusters: 3\n"])
+def test_malformed_kubeconfig_is_a_one_line_input_error(tmp_path, text):
+    (tmp_path / "kc").write_text(text)
+    with pytest.raises(InputError) as exc:
+        ClusterReader.from_config(cluster_config({"kubeconfig": "kc"}, tmp_path))
+    assert "\n" not in str(exc.value)
