@@ -1,0 +1,81 @@
+"""Time the repository layer on the sandbox beside one check-jsonschema run on the same workflow.
+
+Goal (issue 2): all 20 repository criteria in at most 2x one
+``check-jsonschema --builtin-schema vendor.github-workflows`` run. Both are whole processes
+started from a shell, as a user would run them; each is timed over several runs and the median
+is reported. Prints a table and exits 1 when the goal is missed.
+
+    python3 benchmarks/repo_layer.py [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fixtures.sandbox_repo import make_sandbox_repo  # noqa: E402
+
+
+def _time(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
+        samples.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sandbox = make_sandbox_repo(Path(tmp) / "repo")
+        workflow = sandbox.path / ".github/workflows/build-push.yml"
+        baseline = _time(["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(workflow)], args.runs)
+        report = Path(tmp) / "report.json"
+        cmd = [sys.executable, "-m", "pytest", "features/", "-m", "repo", "-q", "-p", "no:cacheprovider",
+               "--repo", str(sandbox.path), "--buildgate-report", str(report)]
+        layer = _time(cmd, args.runs)
+        # The same run without the other pytest plugins this Python happens to have installed
+        # (hypothesis, pytest-benchmark, anyio...): what buildgate itself costs.
+        bare = _time(cmd[:3] + ["-p", "pytest_bdd.plugin"] + cmd[3:], args.runs, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+        checks = _in_process(sandbox.path, args.runs)
+    ratio = bare / baseline
+    print(f"{'what':<66} {'median s':>9}")
+    print(f"{'check-jsonschema (W2 schema only, one workflow), a process':<66} {baseline:>9.2f}")
+    print(f"{'pytest features/ -m repo (20 criteria), a process':<66} {layer:>9.2f}")
+    print(f"{'  the same, without unrelated autoloaded pytest plugins':<66} {bare:>9.2f}")
+    print(f"{'  the 20 checks alone, in process (no interpreter or pytest start)':<66} {checks:>9.2f}")
+    print(f"ratio {ratio:.2f}x for the process without unrelated plugins, "
+          f"{checks / baseline:.2f}x for the checks alone (goal <= 2x)")
+    return 0 if ratio <= 2.0 else 1
+
+
+def _in_process(repo_path: Path, runs: int) -> float:
+    from buildgate.repo import Repo
+    from buildgate.repochecks import REPO_CHECKS, RevisionContext, run_check
+    from buildgate.target import Target
+
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        ctx = RevisionContext(Repo(repo_path), Target(repo_path=repo_path))
+        for cid in REPO_CHECKS:
+            run_check(cid, ctx)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples[1:] or samples)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
