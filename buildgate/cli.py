@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from buildgate import claims as claims_mod
-from buildgate import report as report_mod
 from buildgate import target as target_mod
 from buildgate import timeline
 from buildgate.errors import BuildgateError, InputError

@@ -15,7 +15,7 @@ import jsonschema
 from buildgate.errors import InputError, TargetError
 from buildgate.repo import Repo, _clean_rel
 from buildgate.schema.core import SCHEMA
-from buildgate.yamlfile import parse_yaml
+from buildgate.yamlfile import line_at, parse_yaml
 
 DEFAULT_IMAGES = (
     ("ghcr.io/ardenone/moltbook-api", "./api"),
@@ -124,15 +124,7 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
     if errors:
         err = errors[0]
         loc = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        line = None
-        node = data
-        for part in err.absolute_path:  # best effort: the line of the offending key
-            if hasattr(node, "line_of"):
-                line = node.line_of(part)
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                break
+        line = line_at(data, err.absolute_path)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         where = f"{source}:{line}" if line else source
         raise TargetError(f"{loc}: {_short(err)}{more}", where)

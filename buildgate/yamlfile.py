@@ -97,6 +97,26 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
 
 
+def line_at(data: Any, path: Any) -> int | None:
+    """The line of the deepest key or item of ``path`` found in ``data`` (best effort).
+
+    A workflow's ``on`` key may be PyYAML's ``True`` in data loaded elsewhere; both are found.
+    """
+    node, line = data, None
+    for part in path:
+        if part == "on" and isinstance(node, dict) and "on" not in node and True in node:
+            part = True
+        if hasattr(node, "line_of"):
+            line = node.line_of(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    if getattr(node, "line", None):
+        line = line or node.line
+    return line
+
+
 @dataclass(frozen=True)
 class YamlDocument:
     """One parsed YAML file: ``data`` is the first document, ``documents`` all of them."""

@@ -13,7 +13,6 @@ from buildgate.errors import CannotDecide
 from buildgate.oci.attestations import (
     LABEL_REVISION,
     LABEL_SOURCE,
-    SPDX_PREDICATE,
     commit_matches,
     find_attestations,
     image_labels,

@@ -25,6 +25,7 @@ from buildgate.workflow import expressions as ex
 from buildgate.workflow.model import (
     Build, Decision, Job, Step, Workflow, has_skip_marker, load_workflow, shell_commands,
 )
+from buildgate.yamlfile import line_at
 
 PLACEHOLDER_SHA = "0123456789abcdef0123456789abcdef01234567"
 FEATURE_BRANCH = "feature/buildgate-probe"
@@ -249,22 +250,6 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _line_at(data: Any, path: Iterable[Any]) -> int | None:
-    node, line = data, None
-    for part in path:
-        if part == "on" and isinstance(node, dict) and "on" not in node and True in node:
-            part = True
-        if hasattr(node, "line_of"):
-            line = node.line_of(part)
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-    if hasattr(node, "line") and node.line:
-        line = line or node.line
-    return line
-
-
 def schema_errors(wf: Workflow) -> list[tuple[str, str]]:
     """(message, file:line) for every schema violation, most specific first."""
     validator = _schema_validator()
@@ -275,7 +260,7 @@ def schema_errors(wf: Workflow) -> list[tuple[str, str]]:
         if err.context:  # oneOf/anyOf: report the deepest sub-error
             best = max(err.context, key=lambda e: len(e.absolute_path))
         loc = ".".join(str(p) for p in best.absolute_path) or "(top level)"
-        line = _line_at(data, best.absolute_path)
+        line = line_at(data, best.absolute_path)
         out.append((f"{loc}: {best.message.splitlines()[0][:160]}", wf.where(line)))
     return out
 

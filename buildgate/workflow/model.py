@@ -28,7 +28,7 @@ from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo
 from buildgate.workflow import expressions as ex
 from buildgate.workflow.events import Event, _glob_regex, matches_filters
-from buildgate.yamlfile import LineDict, LineList, YamlDocument
+from buildgate.yamlfile import LineList, YamlDocument
 
 BRANCH_EVENTS = ("push", "pull_request", "pull_request_target")
 FILTER_KEYS = ("branches", "branches-ignore", "tags", "tags-ignore", "paths", "paths-ignore")

@@ -721,7 +721,7 @@ def _kustomize(words: list[tuple[Piece, ...]], line: int, source: str) -> list[T
         name = s.split("=", 1)[0] if "=" in s else None
         if "@" in target:
             image = _lit(_unmark(name or target.split("@")[0], dyn)) or None
-            out.append(TagWrite("digest", f"pins a digest, not a tag, via kustomize edit set image",
+            out.append(TagWrite("digest", "pins a digest, not a tag, via kustomize edit set image",
                                 (), "kustomize edit set image", image, line, source))
             continue
         slash = target.rfind("/")
