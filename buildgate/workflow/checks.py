@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from buildgate.errors import BuildgateError, CannotDecide, InputError
 from buildgate.repo import Repo
