@@ -34,6 +34,7 @@ def test_extracts_check_lines_and_checklists_under_validation_and_features():
     ]
 
 
+@pytest.mark.skipif(not SEED.exists(), reason=f"the seed resolution document is not beside the project ({SEED})")
 def test_seed_document_claims_are_all_mapped_or_listed():
     cl = claims.map_claims(claims.extract_claims(SEED.read_text()), claims.load_mapping())
     assert len(cl) == 22
