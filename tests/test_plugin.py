@@ -135,3 +135,33 @@ def test_errors_close_the_gate_unless_allowed(tmp_path):
     code, report, out = _run_demo(tmp_path, "-k", "cannot_be_decided", "--allow-errors")
     assert code == 0, out
     assert report["gate"]["open"] and report["criteria"]["W3"]["verdict"] == "error"
+
+
+def test_real_features_under_xdist_lose_no_scenario(tmp_path):
+    """The repository layer of the sandbox, split over two workers: every report has all 20."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    pytest.importorskip("xdist")
+    from tests.helpers import run_features
+
+    junit, cuke = tmp_path / "j.xml", tmp_path / "c.json"
+    code, report = run_features("-m", "repo", "-n", "2", "--buildgate-junit", str(junit), "--buildgate-cucumber", str(cuke))
+    assert code == 0
+    assert report["summary"]["pass"] == 20 and report["gate"]["open"]
+    assert len(report["scenarios"]) == len(ET.parse(junit).getroot().findall(".//testcase"))
+    assert sum(len(f["elements"]) for f in json.loads(cuke.read_text())) == len(report["scenarios"])
+    assert {s["feature"]["uri"] for s in report["scenarios"]} == {
+        "features/repo/workflow.feature", "features/repo/docs_and_scripts.feature", "features/repo/kustomization.feature",
+    }
+
+
+def test_a_folder_that_is_not_a_git_checkout_is_an_error_not_a_failure(tmp_path):
+    from tests.helpers import run_features
+
+    (tmp_path / "README.md").write_text("# not a repo\n")
+    code, report = run_features("-m", "repo", "--repo", str(tmp_path))
+    assert code == 1
+    verdicts = {c["verdict"] for c in report["criteria"].values() if c["scenarios"]}
+    assert verdicts == {"error"}
+    assert "not a git checkout" in report["criteria"]["W1"]["message"]
