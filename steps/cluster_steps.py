@@ -1,9 +1,12 @@
-"""Steps of the cluster layer (K5, K6): one library call each, then ``check``."""
+"""Steps of the cluster layer (K5, K6): one library call each, then ``check``.
+
+``buildgate.cluster.k5``/``k6`` are imported inside the steps, so a run that never reaches the
+cluster layer (``-m repo``) doesn't load them.
+"""
 from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from buildgate.cluster import k5, k6
 from steps.common import check, record
 
 
@@ -16,20 +19,28 @@ def _(cluster_expected, cluster_reader):
 
 @then("each Deployment's containers use the kustomization's images")
 def _(cluster_reader, cluster_deployments):
+    from buildgate.cluster import k5
+
     check(k5.containers_use_images(cluster_reader, cluster_deployments))
 
 
 @then("each rollout completes within the rollout budget")
 def _(cluster_reader, cluster_deployments, cluster_config):
+    from buildgate.cluster import k5
+
     check(k5.rollouts_complete(cluster_reader, cluster_deployments, cluster_config.rollout))
 
 
 @then("each Deployment's pods run the registry digest of their tag")
 def _(cluster_reader, cluster_deployments, registry_client):
+    from buildgate.cluster import k5
+
     check(k5.pods_run_registry_digests(cluster_reader, cluster_deployments, registry_client.resolve_tag))
 
 
 @then("the Argo CD Application is Synced and Healthy at a revision containing the kustomization commit")
 def _(cluster_reader, cluster_config, repo, target):
+    from buildgate.cluster import k6
+
     check(k6.application_deployed(cluster_reader, cluster_config.argocd_namespace, cluster_config.application,
                                   repo, target.kustomization, cluster_config.sync))

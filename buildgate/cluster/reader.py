@@ -6,6 +6,9 @@ the API serves them. Every way a request can go wrong becomes a one-line excepti
 :mod:`buildgate.errors`: 401/403 -> :class:`Unauthorized` naming the missing permission,
 unreachable -> :class:`Unreachable`, 5xx or garbage -> :class:`ProtocolError`. Messages never
 carry the kubeconfig's credentials or the server's headers.
+
+The ``kubernetes`` client (~150 ms to import) is imported on first use, not with this module:
+the constants and :func:`selector_string` serve K5/K6 and the repository-only run without it.
 """
 from __future__ import annotations
 
@@ -14,16 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import urllib3
 import yaml
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes import watch as k8s_watch
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from buildgate.cluster.config import DEFAULT_NAMESPACE, ClusterConfig
 from buildgate.errors import (
@@ -36,6 +33,17 @@ from buildgate.errors import (
     Unauthorized,
     Unreachable,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kubernetes import client as k8s
+    from kubernetes.client.exceptions import ApiException
+
+def _k8s():
+    """The ``kubernetes.client`` module, imported on first use."""
+    from kubernetes import client
+
+    return client
+
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 RBAC_DOC = "docs/cluster-rbac.md"
@@ -100,6 +108,7 @@ class ClusterReader:
         self.request_timeout = request_timeout
         self.source = source
         self.host = _safe_host(api_client.configuration.host)
+        k8s = _k8s()
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
         self._custom = k8s.CustomObjectsApi(api_client)
@@ -113,6 +122,10 @@ class ClusterReader:
         if not cfg.configured:
             raise NotApplicable("no cluster configured in the target (set cluster.kubeconfig, "
                                 "cluster.context or cluster.in_cluster)")
+        from kubernetes import config as k8s_config
+        from kubernetes.config.config_exception import ConfigException
+
+        k8s = _k8s()
         conf = k8s.Configuration()
         namespace = cfg.namespace
         try:
@@ -143,6 +156,9 @@ class ClusterReader:
     # -- the one place requests go through -----------------------------------------------------
     def _call(self, verb: str, kind: Kind, namespace: str | None, fn: Callable[..., Any], *args: Any,
               missing_ok: bool = False, timeout: float | None = None, **kwargs: Any) -> Any:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
         where = f"{namespace}/{kind.qualified}" if namespace else kind.qualified
         self.requests += 1
         try:
@@ -241,6 +257,10 @@ class ClusterReader:
             args = (kind.group, kind.version, namespace, kind.plural)
         else:
             raise CannotDecide(f"no watch for {kind.qualified}")
+        import urllib3
+        from kubernetes import watch as k8s_watch
+        from kubernetes.client.exceptions import ApiException
+
         w = k8s_watch.Watch()
         self.requests += 1
         try:

@@ -20,6 +20,9 @@ What it does:
 
 Errors are :class:`buildgate.errors.RemoteError` subclasses with one-line reasons; URLs in
 them carry no query string or userinfo, and credentials never appear anywhere.
+
+``httpx`` is imported when a client is built, not with this module (a repository-only run
+loads the registry fixtures and steps but never talks to a registry).
 """
 from __future__ import annotations
 
@@ -31,10 +34,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
-
-import httpx
 
 from buildgate.errors import NotApplicable, ProtocolError, RateLimited, Unauthorized, Unreachable
 from buildgate.oci.auth import (
@@ -47,6 +48,9 @@ from buildgate.oci.auth import (
     NoCredentials,
     parse_challenge,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -242,6 +246,8 @@ class RegistryClient:
         self.max_retry_wait = max_retry_wait
         self.insecure_hosts = insecure_hosts
         self.requests = RequestLog()
+        import httpx
+
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout),
             verify=verify,
@@ -508,6 +514,8 @@ class RegistryClient:
             return resp
 
     def _once(self, image: str, kind: str, method: str, url: str, headers: dict[str, str], limit: int) -> _Response:
+        import httpx
+
         where = sanitize_url(url)
         status: int | None = None
         try:
@@ -574,6 +582,8 @@ class RegistryClient:
         params = {"scope": scope}
         if challenge.service:
             params["service"] = challenge.service
+        import httpx
+
         url = str(httpx.URL(realm).copy_merge_params(params))
         resp = self._send(image, "token", "GET", url, headers, None, 256 * 1024)
         where = sanitize_url(realm)
