@@ -1,12 +1,7 @@
 """S-checks: the helper scripts (S1), and the workflows the devpod scripts ask for (S2).
 
-The shell reading here is a small lexer, not a shell: it splits a script into simple commands
-made of words (quotes removed, ``$(...)`` and backticks read as nested commands), and keeps
-comments and here-document bodies apart as plain text. Variables are resolved the simple way:
-``NAME=value`` anywhere in the script, then ``$NAME``, ``${NAME}``, ``${NAME:-default}``,
-``${1:-default}``. ``$(dirname "$0")``, ``$(cd "$(dirname ...)/.." && pwd)`` and
-``$(git rev-parse --show-toplevel)`` resolve to the script's folder and the repository root.
-Anything else stays unresolved and is reported as such, never guessed.
+Scripts are read with :mod:`buildgate.shell` (commands, quoting, substitutions, simple variable
+following); this module finds the ``gh`` calls in them and checks what they name.
 """
 from __future__ import annotations
 
@@ -17,325 +12,19 @@ import re
 import shutil
 import subprocess
 import sysconfig
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
+from buildgate.shell import (ASSIGN, CMD_SUBST, KEYWORDS, MAX_NESTING, PREFIXES, REPO_ROOT, SCRIPT_DIR, UNRESOLVED,
+                             Fragment, ShellScript, Word, expand, is_resolved, parse_shell)
 
-# Markers left in word text by the lexer and the resolver.
-SCRIPT_DIR = "\x01DIR\x01"  # the folder of the script being read
-REPO_ROOT = "\x01ROOT\x01"  # the repository root
-UNRESOLVED = "\x01?\x01"  # an expansion we can't resolve
-CMD_SUBST = "\x02"  # a command substitution whose value we don't know (before resolution)
-
-MAX_NESTING = 40
-_KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time", "exec", "command", "builtin", "nohup", "then", "fi", "done", "}"}
-_DECLARE = {"export", "readonly", "local", "declare", "typeset"}
-_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\+?=)(.*)$", re.S)
-_DIRNAME = re.compile(r"""^\s*dirname\s+(?:--\s+)?["']?\$(?:0|\{0\}|\{BASH_SOURCE(?:\[0\])?\}|BASH_SOURCE)["']?\s*$""")
-_TOPLEVEL = re.compile(r"^\s*git\s+(?:-C\s+\S+\s+)?rev-parse\s+--show-toplevel\s*$")
-
-
-@dataclass
-class Word:
-    """One shell word: text with quotes removed (expansions kept as written), and its line."""
-
-    text: str
-    line: int
-
-
-@dataclass
-class Fragment:
-    """Plain text of a script that is no code: a comment or a here-document body."""
-
-    text: str
-    line: int
-
-
-@dataclass
-class ShellScript:
-    """A script read into simple commands, plus its comments and here-document bodies."""
-
-    path: str
-    commands: list[list[Word]] = field(default_factory=list)
-    fragments: list[Fragment] = field(default_factory=list)
-    variables: dict[str, list[str]] = field(default_factory=dict)
-
-
-class _Lexer:
-    """Reads shell text into commands (lists of words); nested ``$(...)`` become commands too."""
-
-    def __init__(self, text: str, out: ShellScript) -> None:
-        self.s = text
-        self.n = len(text)
-        self.out = out
-        self.line = 1
-        self.pending_heredocs: list[tuple[str, bool]] = []
-        self.depth = 0
-
-    def _adv(self, i: int, j: int) -> None:
-        self.line += self.s.count("\n", i, j)
-
-    def run(self, i: int = 0, close: str | None = None) -> int:
-        """Lex commands from ``i`` until ``close`` (``)`` or a backtick) at depth 0; return the end."""
-        self.depth += 1
-        try:
-            return self._run(i, close)
-        finally:
-            self.depth -= 1
-
-    def _run(self, i: int, close: str | None) -> int:
-        if self.depth > MAX_NESTING:
-            raise InputError(f"command substitutions nested more than {MAX_NESTING} deep", f"{self.out.path}:{self.line}")
-        cmd: list[Word] = []
-        s, n = self.s, self.n
-        while i < n:
-            c = s[i]
-            if close and c == close:
-                self._end(cmd)
-                return i + 1
-            if c == "\\" and i + 1 < n and s[i + 1] == "\n":
-                self.line += 1
-                i += 2
-                continue
-            if c == "\n":
-                self._end(cmd)
-                cmd = []
-                self.line += 1
-                i += 1
-                if self.pending_heredocs:
-                    i = self._heredocs(i)
-                continue
-            if c in " \t\r":
-                i += 1
-                continue
-            if c == "#":
-                j = s.find("\n", i)
-                j = n if j < 0 else j
-                self.out.fragments.append(Fragment(s[i + 1:j], self.line))
-                i = j
-                continue
-            if c in ";&|()":
-                if c == "(" and i + 1 < n and s[i + 1] == "(":  # (( arithmetic ))
-                    j = s.find("))", i)
-                    j = n if j < 0 else j + 2
-                    self._adv(i, j)
-                    i = j
-                    continue
-                self._end(cmd)
-                cmd = []
-                i += 1
-                continue
-            if c == "<" and s.startswith("<<", i) and not s.startswith("<<<", i):
-                j = i + 2
-                strip = j < n and s[j] == "-"
-                j += 1 if strip else 0
-                while j < n and s[j] in " \t":
-                    j += 1
-                m = re.match(r"""(["']?)([A-Za-z0-9_.-]+)\1""", s[j:])
-                if m:
-                    self.pending_heredocs.append((m.group(2), strip))
-                    i = j + m.end()
-                    continue
-            if c in "<>":
-                i += 1
-                continue
-            word, i = self._word(i, close)
-            if word is not None:
-                cmd.append(word)
-        self._end(cmd)
-        return i
-
-    def _heredocs(self, i: int) -> int:
-        s = self.s
-        for delim, strip in self.pending_heredocs:
-            start_line = self.line
-            body: list[str] = []
-            while i < self.n:
-                j = s.find("\n", i)
-                j = self.n if j < 0 else j
-                ln = s[i:j]
-                i = j + 1
-                self.line += 1
-                if (ln.lstrip("\t") if strip else ln) == delim:
-                    break
-                body.append(ln)
-            self.out.fragments.append(Fragment("\n".join(body), start_line))
-        self.pending_heredocs = []
-        return min(i, self.n)
-
-    def _end(self, cmd: list[Word]) -> None:
-        if cmd:
-            self.out.commands.append(cmd)
-
-    def _word(self, i: int, close: str | None) -> tuple[Word | None, int]:
-        s, n = self.s, self.n
-        line = self.line
-        buf: list[str] = []
-        quote = ""
-        start = i
-        while i < n:
-            c = s[i]
-            if not quote:
-                if c in " \t\r\n;&|()<>" or (close and c == close):
-                    break
-                if c == "'":
-                    j = s.find("'", i + 1)
-                    j = n if j < 0 else j
-                    buf.append(s[i + 1:j])
-                    self._adv(i, j)
-                    i = j + 1
-                    continue
-                if c == '"':
-                    quote = '"'
-                    i += 1
-                    continue
-            elif c == '"':
-                quote = ""
-                i += 1
-                continue
-            if c == "\\" and i + 1 < n:
-                if s[i + 1] == "\n":
-                    self.line += 1
-                    i += 2
-                    continue
-                if quote and s[i + 1] not in '"\\$`':
-                    buf.append(c)
-                buf.append(s[i + 1])
-                i += 2
-                continue
-            if c == "$" and i + 1 < n and s[i + 1] == "(" and not s.startswith("$((", i):
-                inner_start = i + 2
-                end = self.run(inner_start, ")")
-                buf.append(_subst_value(s[inner_start:end - 1], self.depth))
-                i = end
-                continue
-            if c == "`":
-                inner_start = i + 1
-                end = self.run(inner_start, "`")
-                buf.append(_subst_value(s[inner_start:end - 1], self.depth))
-                i = end
-                continue
-            if c == "$" and i + 1 < n and s[i + 1] == "{":
-                j = _balanced(s, i + 1, "{", "}")
-                buf.append(s[i:j])
-                self._adv(i, j)
-                i = j
-                continue
-            if c == "$" and s.startswith("$((", i):
-                j = s.find("))", i)
-                j = n if j < 0 else j + 2
-                buf.append(UNRESOLVED)
-                self._adv(i, j)
-                i = j
-                continue
-            if c == "\n":
-                self.line += 1
-            buf.append(c)
-            i += 1
-        if i == start:  # nothing consumed: an operator the caller handles
-            return None, start + 1
-        return Word("".join(buf), line), i
-
-
-def _balanced(s: str, i: int, open_: str, close: str) -> int:
-    """Index just past the ``close`` matching the ``open_`` at ``i``."""
-    depth = 0
-    for j in range(i, len(s)):
-        if s[j] == open_:
-            depth += 1
-        elif s[j] == close:
-            depth -= 1
-            if depth == 0:
-                return j + 1
-    return len(s)
-
-
-def _subst_value(inner: str, depth: int = 0) -> str:
-    """What a command substitution stands for, when it is a known folder idiom."""
-    inner = inner.strip()
-    if _DIRNAME.match(inner):
-        return SCRIPT_DIR
-    if _TOPLEVEL.match(inner):
-        return REPO_ROOT
-    m = re.match(r"^cd\s+(?:-P\s+)?(.+?)\s*&&\s*pwd(?:\s+-P)?\s*$", inner, re.S)
-    if m:
-        sub = parse_shell(m.group(1), "<subst>", depth + 1)
-        if sub.commands and len(sub.commands[-1]) == 1:
-            return sub.commands[-1][0].text
-    m = re.match(r"^(?:realpath|readlink\s+-f)\s+(.+?)\s*$", inner, re.S)
-    if m:
-        sub = parse_shell(m.group(1), "<subst>", depth + 1)
-        if sub.commands and len(sub.commands[-1]) == 1:
-            return sub.commands[-1][0].text
-    return CMD_SUBST
-
-
-def parse_shell(text: str, path: str = "<script>", _depth: int = 0) -> ShellScript:
-    """Read a shell script into commands, comments/here-doc text, and variable assignments.
-    Raises :class:`InputError` (one line) for nesting too deep to read."""
-    out = ShellScript(path)
-    lexer = _Lexer(text, out)
-    lexer.depth = _depth
-    lexer.run()
-    for cmd in out.commands:
-        words = cmd
-        while words and words[0].text in _KEYWORDS:
-            words = words[1:]
-        if words and words[0].text in _DECLARE:
-            words = [w for w in words[1:] if not w.text.startswith("-")]
-        for w in words:
-            m = _ASSIGN.match(w.text)
-            if not m:
-                break
-            out.variables.setdefault(m.group(1), []).append(m.group(3))
-    return out
-
-
-_EXPANSION = re.compile(r"\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
-_BRACED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[0-9]+)(?:\[[0-9@*]\])?(?:(:?[-=?+])(.*))?$", re.S)
-
-
-def expand(word: str, variables: dict[str, list[str]], _seen: frozenset[str] = frozenset(), _depth: int = 0) -> list[str]:
-    """Every value ``word`` can take (at most 16); parts that can't be known become
-    :data:`UNRESOLVED`. Only ``$X``, ``${X}`` and ``${X:-default}``-style forms resolve."""
-    if _depth > 6:
-        return [UNRESOLVED]
-    results = [""]
-    pos = 0
-    for m in _EXPANSION.finditer(word):
-        literal = word[pos:m.start()]
-        pos = m.end()
-        if m.group(2) is not None:
-            name, op, default = m.group(2), None, None
-        else:
-            b = _BRACED.match(m.group(1))
-            if not b:  # ${#X}, ${X%%pat}, ${X/a/b}, ...
-                results = [r + literal + UNRESOLVED for r in results]
-                continue
-            name, op, default = b.group(1), b.group(2), b.group(3)
-        values: list[str]
-        if name in variables and name not in _seen:
-            values = []
-            for raw in variables[name][:4]:
-                values.extend(expand(raw, variables, _seen | {name}, _depth + 1))
-            if op in (":+", "+"):
-                values = expand(default or "", variables, _seen, _depth + 1)
-        elif op in (":-", "-", ":=", "="):
-            values = expand(default or "", variables, _seen, _depth + 1)
-        elif op in (":+", "+"):
-            values = [""]
-        else:
-            values = [UNRESOLVED]
-        results = [r + literal + v for r in results for v in dict.fromkeys(values)][:16]
-    results = [r + word[pos:] for r in results]
-    return [r.replace(CMD_SUBST, UNRESOLVED) for r in results]
-
-
-def is_resolved(value: str) -> bool:
-    return UNRESOLVED not in value and CMD_SUBST not in value
+# The shell reader's names, still importable from here (buildgate.docs reads them as ``sh.*``).
+__all__ = ["CMD_SUBST", "MAX_NESTING", "REPO_ROOT", "SCRIPT_DIR", "UNRESOLVED", "Fragment", "ShellScript", "Word",
+           "expand", "is_resolved", "parse_shell", "gh_workflow_words", "read_script", "workflows_named_by",
+           "find_shellcheck", "shellcheck_errors", "check_script", "helper_scripts", "workflow_files",
+           "scripts_name_existing_workflow"]
 
 
 # -- gh commands ------------------------------------------------------------------------------
@@ -348,7 +37,7 @@ _GH_BOOL_FLAGS = {"-y", "--yaml", "-w", "--web", "--json-input", "-a", "--all", 
 def _gh_args(words: list[Word]) -> list[Word] | None:
     """The words after ``gh`` when the command (past keywords and assignments) is gh."""
     i = 0
-    while i < len(words) and (words[i].text in _KEYWORDS or _ASSIGN.match(words[i].text)):
+    while i < len(words) and (words[i].text in KEYWORDS or words[i].text in PREFIXES or ASSIGN.match(words[i].text)):
         i += 1
     if i < len(words) and posixpath.basename(words[i].text) == "gh":
         return words[i + 1:]
