@@ -195,6 +195,15 @@ class Lexed:
     comments: list[tuple[str, int]] = field(default_factory=list)
 
 
+def _arithmetic(text: str, i: int) -> bool:
+    """``text[i:]`` starts an ``(( ... ))`` arithmetic command, not nested subshells
+    (``((cd a; b) )``, ``((a); (b))``) and not an unterminated ``((``."""
+    if not text.startswith("((", i):
+        return False
+    end = skip_paren(text, i)
+    return text[end - 2:end] == "))" and skip_paren(text, i + 1) == end - 1
+
+
 def split_commands(text: str, line: int = 1) -> Lexed:
     """Simple commands of a script. Operators ``; && || | & ( )`` and newlines end a command;
     ``((...))`` (arithmetic) is no command; line continuations and here-documents are handled.
@@ -227,7 +236,7 @@ def split_commands(text: str, line: int = 1) -> Lexed:
             line += 1
             continue
         k = skip_quoted(text, i)
-        if k is None and c == "(" and not cmd.words and not cur and text.startswith("((", i):
+        if k is None and c == "(" and not cmd.words and not cur and _arithmetic(text, i):
             k = skip_paren(text, i)  # (( arithmetic )): skipped whole
             line += text.count("\n", i, k)
             i = k

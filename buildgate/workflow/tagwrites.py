@@ -22,9 +22,8 @@ Anything else becomes an ``unknown`` piece: the write is still reported (so a ca
 what it found), and :meth:`TagWrite.render` raises CannotDecide naming it. A script with no
 recognisable write gives an empty list; the caller turns that into CannotDecide.
 
-The shell reading is hand-written: the scripts are short, and the parsers on PyPI (bashlex)
-reject constructs CI scripts use every day (``[[ ]]``, ``$(( ))``), which would turn a whole
-script into "can't decide" for one unrelated line.
+Scripts are cut into commands and words by :mod:`buildgate.shell` (the one shell reader, and
+why it is hand-written); this module turns words into tag pieces.
 """
 from __future__ import annotations
 
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from buildgate.errors import CannotDecide
+from buildgate.shell import DECLARERS, KEYWORDS, assignments, split_commands, split_pipeline, word_parts
 from buildgate.workflow.events import Event
 from buildgate.workflow.metadata import find_expressions
 
@@ -263,79 +263,41 @@ class _Reader:
     def expand(self, word: str, quoted: bool = False) -> tuple[Piece, ...]:
         """Expand one shell word (quotes, ``$VAR``, ``${...}``, ``$(...)``, backticks)."""
         out: list[Piece] = []
-        i, n = 0, len(word)
-        lit = []
-
-        def flush() -> None:
-            if lit:
-                out.append(("lit", "".join(lit)))
-                lit.clear()
-
-        while i < n:
-            c = word[i]
-            if c == "\x00":
-                j = word.find("\x00", i + 1)
-                if j == -1 or not word[i + 1:j].isdigit():  # a cut placeholder: not understood
-                    flush()
-                    out.append(("unknown", word[i:].replace("\x00", "")))
+        for p in word_parts(word, quoted):
+            if p.kind == "text":
+                if not self._text(p.text, word[p.end:], out):
                     break
-                flush()
-                out.extend(self.exprs[int(word[i + 1:j])])
-                i = j + 1
-            elif c == "'" and not quoted:
-                j = word.find("'", i + 1)
-                j = n if j == -1 else j
-                flush()
-                out.extend(self.literal(word[i + 1:j]))  # ${{ }} is replaced before the shell runs
-                i = j + 1
-            elif c == '"' and not quoted:
-                j = _skip_double(word, i)
-                flush()
-                out.extend(self.expand(word[i + 1:j - 1 if j - 1 > i and word[j - 1] == '"' else j], quoted=True))
-                i = j
-            elif c == "\\":
-                nxt = word[i + 1:i + 2]
-                if quoted and nxt not in ('$', '`', '"', "\\", "\n"):
-                    lit.append("\\" + nxt)
-                else:
-                    lit.append(nxt)
-                i += 2
-            elif c == "$" and word.startswith("$((", i):
-                j = _skip_paren(word, i + 1)
-                flush()
-                out.append(("unknown", word[i:j]))
-                i = j
-            elif c == "$" and word.startswith("$(", i):
-                j = _skip_paren(word, i + 1)
-                flush()
-                out.extend(self.command_substitution(word[i + 2:j - 1 if word[j - 1] == ")" else j]))
-                i = j
-            elif c == "`":
-                j = word.find("`", i + 1)
-                j = n if j == -1 else j
-                flush()
-                out.extend(self.command_substitution(word[i + 1:j]))
-                i = j + 1
-            elif c == "$" and word.startswith("${", i):
-                j = _skip_brace(word, i + 1)
-                flush()
-                out.extend(self.parameter(word[i + 2:j - 1 if word[j - 1] == "}" else j]))
-                i = j
-            elif c == "$" and i + 1 < n and (word[i + 1].isalpha() or word[i + 1] == "_"):
-                m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", word[i + 1:])
-                assert m
-                flush()
-                out.extend(self.lookup(m.group(0)))
-                i += 1 + m.end()
-            elif c == "$" and i + 1 < n and word[i + 1] in "0123456789@*#?$!-":
-                flush()
-                out.append(("unknown", word[i:i + 2]))
-                i += 2
-            else:
-                lit.append(c)
-                i += 1
-        flush()
+            elif p.kind == "escape":
+                keep = quoted and p.text not in ("$", "`", '"', "\\", "\n")
+                out.append(("lit", "\\" + p.text if keep else p.text))
+            elif p.kind == "single":
+                out.extend(self.literal(p.text))  # ${{ }} is replaced before the shell runs
+            elif p.kind == "double":
+                out.extend(self.expand(p.text, quoted=True))
+            elif p.kind in ("command", "backtick"):
+                out.extend(self.command_substitution(p.text))
+            elif p.kind == "param":
+                out.extend(self.parameter(p.text))
+            elif p.kind == "var":
+                out.extend(self.lookup(p.text))
+            else:  # $((...)), $1, $@, ...
+                out.append(("unknown", word[p.start:p.end]))
         return _merge(out)
+
+    def _text(self, text: str, rest: str, out: list[Piece]) -> bool:
+        """Literal text with ``${{ }}`` placeholders into ``out``; False when a cut placeholder
+        (not understood) takes the rest of the word."""
+        pos = 0
+        while (a := text.find("\x00", pos)) != -1:
+            b = text.find("\x00", a + 1)
+            out.append(("lit", text[pos:a]))
+            if b == -1 or not text[a + 1:b].isdigit():
+                out.append(("unknown", (text[a:] + rest).replace("\x00", "")))
+                return False
+            out.extend(self.exprs[int(text[a + 1:b])])
+            pos = b + 1
+        out.append(("lit", text[pos:]))
+        return True
 
     def literal(self, text: str) -> tuple[Piece, ...]:
         """Text the shell doesn't expand; only the runner's ``${{ }}`` placeholders apply."""
@@ -372,7 +334,7 @@ class _Reader:
         """``$(...)``: git rev-parse/log, echo/printf, cut/head slices over a pipeline."""
         text = " ".join(cmd.split())
         unknown = (("unknown", f"$({text})"),)
-        stages = [s.strip() for s in _split_pipeline(cmd)]
+        stages = [s.strip() for s in split_pipeline(cmd)]
         if not stages or self.depth >= MAX_DEPTH:
             return unknown
         self.depth += 1
@@ -466,224 +428,31 @@ def _slice(value: tuple[Piece, ...], start: int, length: int) -> tuple[Piece, ..
     return None
 
 
-# -- a small shell reader -----------------------------------------------------------------------
-def _skip_double(s: str, i: int) -> int:
-    """Index just past the double-quoted string starting at ``s[i] == '"'``."""
-    j = i + 1
-    while j < len(s):
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == '"':
-            return j + 1
-        if s.startswith("$(", j):
-            j = _skip_paren(s, j + 1)
-            continue
-        if c == "`":
-            k = s.find("`", j + 1)
-            j = len(s) if k == -1 else k + 1
-            continue
-        j += 1
-    return len(s)
-
-
-def _skip_paren(s: str, i: int) -> int:
-    """Index just past the ``)`` matching ``s[i] == '('`` (quote-aware)."""
-    depth = 0
-    j = i
-    while j < len(s):
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "'":
-            k = s.find("'", j + 1)
-            j = len(s) if k == -1 else k + 1
-            continue
-        if c == '"':
-            j = _skip_double(s, j)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
-    return len(s)
-
-
-def _skip_brace(s: str, i: int) -> int:
-    depth = 0
-    j = i
-    while j < len(s):
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        j += 1
-    return len(s)
-
-
-def _split_pipeline(cmd: str) -> list[str]:
-    parts, last, j = [], 0, 0
-    while j < len(cmd):
-        c = cmd[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "'":
-            k = cmd.find("'", j + 1)
-            j = len(cmd) if k == -1 else k + 1
-            continue
-        if c == '"':
-            j = _skip_double(cmd, j)
-            continue
-        if cmd.startswith("$(", j):
-            j = _skip_paren(cmd, j + 1)
-            continue
-        if cmd.startswith("||", j):
-            return []  # `a || b`: not a simple value
-        if c == "|":
-            parts.append(cmd[last:j])
-            last = j + 1
-        j += 1
-    parts.append(cmd[last:])
-    return parts
-
-
-_KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time"}
-
-
+# -- commands -----------------------------------------------------------------------------------
 def _split_commands(script: str) -> list[tuple[int, list[str], list[tuple[str, bool]]]]:
-    """Simple commands of a script: (1-based line, raw words, heredoc bodies (text, expands)).
-
-    Words keep their quoting (expanded later); operators ``; && || | & ( )`` and newlines end
-    a command; ``#`` comments, line continuations and heredocs are handled.
-    """
-    cmds: list[tuple[int, list[str], list[tuple[str, bool]]]] = []
-    words: list[str] = []
-    heredocs: list[tuple[str, bool]] = []
-    pending: list[tuple[str, bool, bool]] = []  # (delimiter, expands, strip tabs)
-    cur: list[str] = []
-    line = 1
-    start_line = 1
-    i, n = 0, len(script)
-
-    def end_word() -> None:
-        if cur:
-            words.append("".join(cur))
-            cur.clear()
-
-    def end_command() -> None:
-        nonlocal words, heredocs
-        end_word()
-        while words and words[0] in _KEYWORDS:
+    """Simple commands of a script (:func:`buildgate.shell.split_commands`) as (1-based line,
+    raw words past leading keywords, heredoc bodies (text, expands))."""
+    out = []
+    for cmd in split_commands(script).commands:
+        words = [t.text for t in cmd.words]
+        while words and words[0] in KEYWORDS:
             words.pop(0)
-        if words or heredocs:
-            cmds.append((start_line, words, heredocs))
-        words, heredocs = [], []
+        if words or cmd.heredocs:
+            out.append((cmd.line, words, [(h.body, h.expands) for h in cmd.heredocs]))
+    return out
 
-    while i < n:
-        c = script[i]
-        if not words and not cur and c not in " \t\n;&|()":
-            start_line = line
-        if c == "\\" and script.startswith("\\\n", i):
-            i += 2
-            line += 1
-            continue
-        if c == "\\":
-            cur.append(script[i:i + 2])
-            i += 2
-            continue
-        if c == "'":
-            k = script.find("'", i + 1)
-            k = n - 1 if k == -1 else k
-            cur.append(script[i:k + 1])
-            line += script.count("\n", i, k + 1)
-            i = k + 1
-            continue
-        if c == '"':
-            k = _skip_double(script, i)
-            cur.append(script[i:k])
-            line += script.count("\n", i, k)
-            i = k
-            continue
-        if script.startswith("$(", i) or script.startswith("${", i):
-            k = _skip_paren(script, i + 1) if script[i + 1] == "(" else _skip_brace(script, i + 1)
-            cur.append(script[i:k])
-            line += script.count("\n", i, k)
-            i = k
-            continue
-        if c == "`":
-            k = script.find("`", i + 1)
-            k = n - 1 if k == -1 else k
-            cur.append(script[i:k + 1])
-            i = k + 1
-            continue
-        if c == "#" and not cur:
-            k = script.find("\n", i)
-            i = n if k == -1 else k
-            continue
-        if script.startswith("<<", i) and not script.startswith("<<<", i):
-            end_word()
-            m = re.match(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2", script[i:])
-            if m:
-                pending.append((m.group(3), not m.group(2), bool(m.group(1))))
-                i += m.end()
-                continue
-        if c == "\n":
-            line += 1
-            i += 1
-            for delim, expands, strip in pending:
-                body = []
-                while i < n:
-                    k = script.find("\n", i)
-                    k = n if k == -1 else k
-                    text = script[i:k]
-                    i = k + 1
-                    line += 1
-                    if (text.lstrip("\t") if strip else text) == delim:
-                        break
-                    body.append(text.lstrip("\t") if strip else text)
-                heredocs.append(("\n".join(body), expands))
-            pending.clear()
-            end_command()
-            continue
-        if c in ";&|()":
-            end_command()
-            i += 1
-            continue
-        if c in " \t":
-            end_word()
-            i += 1
-            continue
-        if c in "<>":
-            end_word()
-            k = i
-            while k < n and script[k] in "<>&":
-                k += 1
-            words.append(script[i:k])
-            i = k
-            continue
-        cur.append(c)
-        i += 1
-    end_command()
-    return cmds
+
+def _assign(reader: _Reader, raw_words: list[str]) -> tuple[int, bool]:
+    """Record the command's leading assignments (``export`` too); the index of its first other
+    word, and whether it assigned anything."""
+    found, k = assignments(raw_words)
+    for name, op, value in found:
+        pieces = reader.expand(value)
+        reader.vars[name] = _merge(reader.lookup(name) + pieces) if op == "+=" else pieces
+    return k, bool(found)
 
 
 # -- finding writes -----------------------------------------------------------------------------
-_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
-_DECLARERS = {"export", "local", "declare", "readonly", "typeset"}
-
-
 def _marked(pieces: tuple[Piece, ...]) -> tuple[str, list[Piece]]:
     """Pieces as one string, dynamic pieces as ``\\x01N\\x01`` markers (for text surgery)."""
     dyn: list[Piece] = []
@@ -862,21 +631,9 @@ def find_tag_writes(
             writes.extend(_heredoc(pieces, line))
         if not raw_words:
             continue
-        # assignments: `NAME=value`, `export NAME=value ...`
-        k = 0
-        if raw_words[0] in _DECLARERS:
-            k = 1
-            while k < len(raw_words) and raw_words[k].startswith("-"):
-                k += 1
-        assigned = False
-        while k < len(raw_words) and _ASSIGN.match(raw_words[k]):
-            name, value = _ASSIGN.match(raw_words[k]).groups()  # type: ignore[union-attr]
-            reader.vars[name] = reader.expand(value)
-            assigned = True
-            k += 1
-        if assigned or raw_words[0] in _DECLARERS:
-            if k >= len(raw_words):
-                continue
+        k, assigned = _assign(reader, raw_words)  # `NAME=value`, `export NAME=value ...`
+        if (assigned or raw_words[0] in DECLARERS) and k >= len(raw_words):
+            continue
         words = [reader.expand(w) for w in raw_words[k:]]
         texts = [_lit(w) for w in words]
         if texts[:4] == ["kustomize", "edit", "set", "image"]:
@@ -902,15 +659,7 @@ def find_step_outputs(
     reader = _Reader(env, step_outputs)
     script = reader.protect(_clean(run))
     for _line, raw_words, _heredocs in _split_commands(script):
-        k = 0
-        if raw_words and raw_words[0] in _DECLARERS:
-            k = 1
-        assigned = False
-        while k < len(raw_words) and _ASSIGN.match(raw_words[k]):
-            name, value = _ASSIGN.match(raw_words[k]).groups()  # type: ignore[union-attr]
-            reader.vars[name] = reader.expand(value)
-            assigned = True
-            k += 1
+        k, assigned = _assign(reader, raw_words)
         if assigned and k >= len(raw_words):
             continue
         words = [reader.expand(w) for w in raw_words[k:]]
