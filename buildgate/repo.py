@@ -19,6 +19,7 @@ from buildgate.errors import InputError
 from buildgate.yamlfile import YamlDocument, decode_text, parse_yaml
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_SYMLINK_HOPS = 40
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 
 
@@ -265,7 +266,7 @@ class Repo:
         out = self.git("ls-files", "-s", "--", clean).strip()
         return out.split()[0] if out else None
 
-    def read_bytes(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    def read_bytes(self, rel: str, limit: int = MAX_FILE_BYTES, _hops: int = 0) -> bytes:
         """A file's bytes, with a one-line :class:`InputError` for every way it can go wrong."""
         clean = _clean_rel(rel)
         if self.rev is not None:
@@ -279,9 +280,11 @@ class Repo:
             if mode == "120000":
                 target = self._blob(oid).decode(errors="replace")
                 joined = posixpath.normpath(posixpath.join(posixpath.dirname(clean), target))
-                if joined.startswith("../") or target.startswith("/"):
+                if joined == ".." or joined.startswith("../") or target.startswith("/"):
                     raise InputError(f"symlink points outside the repository ({target})", rel)
-                return self.read_bytes(joined, limit)
+                if _hops >= MAX_SYMLINK_HOPS:
+                    raise InputError(f"symlink loop or chain longer than {MAX_SYMLINK_HOPS} links", rel)
+                return self.read_bytes(joined, limit, _hops + 1)
             if size > limit:
                 raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
             return self._blob(oid)

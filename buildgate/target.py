@@ -107,11 +107,13 @@ class Target:
         }
 
 
-def _check_rel(value: str, where: str) -> str:
+def _check_rel(value: str, key: str, source: str, data: Any, path: tuple) -> str:
+    """A repository-relative path from the target file, refused (at file:line) if it leaves."""
     try:
         _clean_rel(value)
     except InputError as exc:
-        raise TargetError(f"{where}: {exc.reason}", exc.where) from None
+        line = line_at(data, path)
+        raise TargetError(f"{key}: {value!r}: {exc.reason}", f"{source}:{line}" if line else source) from None
     return value
 
 
@@ -124,7 +126,11 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
     if errors:
         err = errors[0]
         loc = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        line = line_at(data, err.absolute_path)
+        path = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})), key=str)
+            path += extra[:1]  # point at the unknown key itself
+        line = line_at(data, path)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         where = f"{source}:{line}" if line else source
         raise TargetError(f"{loc}: {_short(err)}{more}", where)
@@ -138,12 +144,20 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
     for key in ("github", "default_branch", "workflows_dir", "workflow", "kustomization", "docs", "readme"):
         if key in repo:
             value = repo[key]
-            setattr(target, key, _check_rel(value, f"repo.{key}") if key not in ("github", "default_branch") else value)
-    target.scripts = {**DEFAULT_SCRIPTS, **{k: _check_rel(v, f"repo.scripts.{k}") for k, v in repo.get("scripts", {}).items()}}
+            if key not in ("github", "default_branch"):
+                value = _check_rel(value, f"repo.{key}", source, data, ("repo", key))
+            setattr(target, key, value)
+    target.scripts = {
+        **DEFAULT_SCRIPTS,
+        **{k: _check_rel(v, f"repo.scripts.{k}", source, data, ("repo", "scripts", k)) for k, v in repo.get("scripts", {}).items()},
+    }
     if "bot_authors" in repo:
         target.bot_authors = tuple(repo["bot_authors"])
     if "images" in data:
-        target.images = tuple(Image(i["name"], _check_rel(i["context"], "images[].context")) for i in data["images"])
+        target.images = tuple(
+            Image(i["name"], _check_rel(i["context"], f"images[{n}].context", source, data, ("images", n, "context")))
+            for n, i in enumerate(data["images"])
+        )
     target.registry = dict(data.get("registry", {}))
     target.cluster = dict(data.get("cluster", {}))
     target.devpod = dict(data.get("devpod", {}))

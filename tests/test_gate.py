@@ -70,12 +70,18 @@ def test_waiver_of_a_passing_or_unchecked_criterion_is_reported_unused():
     assert report["criteria"]["W1"]["verdict"] == "pass"
 
 
-def test_a_waiver_without_reason_is_refused_by_the_target_schema():
+def test_a_waiver_without_reason_or_expiry_is_refused_by_the_target_schema():
     import pytest
 
     from buildgate import target
     from buildgate.errors import TargetError
 
-    for bad in ({"criterion": "K6"}, {"criterion": "K6", "reason": "   "}, {"criterion": "Z9", "reason": "x"}):
+    for bad in (
+        {"criterion": "K6", "expires": "2027-01-01"},
+        {"criterion": "K6", "reason": "   ", "expires": "2027-01-01"},
+        {"criterion": "Z9", "reason": "x", "expires": "2027-01-01"},
+        {"criterion": "K6", "reason": "no end date"},  # a waiver without expiry would last forever
+        {"criterion": "K6", "reason": "x", "expires": "soon"},
+    ):
         with pytest.raises(TargetError):
             target.from_dict({"waivers": [bad]}, "t.yml")

@@ -165,3 +165,25 @@ def test_a_folder_that_is_not_a_git_checkout_is_an_error_not_a_failure(tmp_path)
     verdicts = {c["verdict"] for c in report["criteria"].values() if c["scenarios"]}
     assert verdicts == {"error"}
     assert "not a git checkout" in report["criteria"]["W1"]["message"]
+
+
+def test_a_collection_error_keeps_the_run_red_even_if_collection_continues(tmp_path):
+    broken = "Feature: x\n  @repo\n  Scenario: no id\n    Given a demo check that holds\n"
+    shutil.copy(DATA / "demo_steps.py", tmp_path / "demo_steps.py")
+    (tmp_path / "demo.feature").write_text((DATA / "demo.feature").read_text())
+    (tmp_path / "zz_broken.feature").write_text(broken)
+    code, report, out = run_pytest(
+        str(tmp_path), *PLUGIN_ARGS, "-k", "holds", "--continue-on-collection-errors",
+        cwd=tmp_path, env={"PYTHONPATH": f"{ROOT}:{tmp_path}"},
+    )
+    assert report["gate"]["open"]  # what ran passed ...
+    assert code == 1, out          # ... but a feature that didn't collect keeps the run red
+
+
+@pytest.mark.parametrize("option", ["--buildgate-report", "--buildgate-markdown", "--buildgate-junit", "--buildgate-cucumber"])
+def test_report_paths_that_cannot_be_written_are_refused_up_front(tmp_path, option):
+    (tmp_path / "a-file").write_text("x")
+    for bad, reason in ((str(tmp_path), "is a folder"), (str(tmp_path / "a-file" / "x.json"), "cannot create it")):
+        code, _, out = run_pytest("features/", "-m", "W1", option, bad)
+        assert code == 4, out
+        assert f"{option} {bad}: {reason}" in out and "Traceback" not in out

@@ -57,7 +57,7 @@ SCHEMA = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["criterion", "reason"],
+                "required": ["criterion", "reason", "expires"],
                 "properties": {
                     "criterion": {"type": "string", "pattern": CRITERION_ID},
                     "reason": {"type": "string", "minLength": 1, "pattern": "\\S"},
