@@ -26,9 +26,10 @@ def _w1b(repo: Repo, target: Target) -> None:
     check(wc.w1b_some_workflow_builds(repo, target))
 
 
-@then("it is valid YAML and a valid workflow")
-def _w2(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w2_valid_workflow(repo, target, workflow))
+@then("the workflow is valid YAML and a valid workflow")
+def _w2(repo: Repo, target: Target) -> None:
+    # Not through the parsed-workflow fixture: a file that doesn't parse fails W2, it isn't an error.
+    check(wc.w2_valid_workflow(repo, target))
 
 
 @then("it triggers on pushes to the default branch, pull requests and manual runs, for changes to either image")

@@ -188,6 +188,9 @@ def w1b_some_workflow_builds(repo: Repo, target: Target) -> CheckResult:
     for path in files:
         try:
             ok, why = builds_and_pushes_both(repo, target, path)
+        except InputError as exc:  # GitHub can't run a file it can't read: it builds nothing
+            evidence.append(f"{path}: builds nothing: {exc}")
+            continue
         except BuildgateError as exc:
             evidence.append(f"{path}: {exc.kind}: {exc}")
             undecided.append(str(exc))
@@ -641,7 +644,12 @@ def w9_update_job(repo: Repo, target: Target, workflow: Workflow | None = None) 
     fails = []
     evidence = [f"update job {job.id} at {job.where()}; edits at {', '.join(s.where() for s in edit_steps)}"]
     # needs every job that builds an image
-    builders = {ib.build.job.id for ib in map_images(wf, target, evs["push_main"]) if ib.build is not None}
+    mapped = map_images(wf, target, evs["push_main"])
+    unbuilt = [ib.image.name for ib in mapped if ib.build is None]
+    if unbuilt:
+        raise CannotDecide(f"no build of {', '.join(unbuilt)} found for a push to {target.default_branch}, so "
+                           f"'after both builds' can't be decided (see W4)", wf.where())
+    builders = {ib.build.job.id for ib in mapped if ib.build is not None}
     needs = _all_needs(wf, job.id)
     missing = sorted(builders - needs)
     if missing:
@@ -893,10 +901,14 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
     sha = _sha(repo)
     fails, evidence = [], []
     events = triggering_events(wf, target, sha)
+    if not events:
+        raise CannotDecide("no event triggers the workflow, so no tag it computes can be checked", wf.where(wf.on_line))
+    evaluated: set[str] = set()
     for ev in events:
         for ib in map_images(wf, target, ev):
             if ib.build is None:
                 continue
+            evaluated.add(ib.image.name)
             b = ib.build
             if not wf.job_runs(b.job.id, ev).ok:
                 evidence.append(f"{ib.image.name} on {ev.describe()}: job {b.job.id} does not run")
@@ -919,8 +931,12 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
             if not tags:
                 fails.append(CheckResult.failed(f"at least one tag for {ib.image.name} on {ev.describe()}",
                                                 "no tags (the build fails without one)", step.where("tags")))
-    if fails:
+    if fails:  # an invalid tag is a failure even when another image's build is missing
         return _with_evidence(CheckResult.combine(fails, ""), evidence)
+    unbuilt = [i.name for i in target.images if i.name not in evaluated]
+    if unbuilt:
+        raise CannotDecide(f"no build of {', '.join(unbuilt)} found for any triggering event, so its tags can't be "
+                           f"checked (see W4)", wf.where())
     return CheckResult.passed(f"every computed tag is valid for {', '.join(e.describe() for e in events)}", evidence)
 
 

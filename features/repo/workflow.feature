@@ -16,8 +16,7 @@ Feature: The build workflow
 
   @repo @W2
   Scenario: The workflow is valid YAML and a valid workflow
-    Given the build workflow of the target
-    Then it is valid YAML and a valid workflow
+    Then the workflow is valid YAML and a valid workflow
 
   @repo @W3
   Scenario: It triggers on pushes to main, pull requests and manual runs
