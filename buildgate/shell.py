@@ -421,6 +421,10 @@ MAX_NESTING = 40
 PREFIXES = frozenset({"exec", "command", "builtin", "nohup"})  # run the command after them
 _DIRNAME = re.compile(r"""^\s*dirname\s+(?:--\s+)?["']?\$(?:0|\{0\}|\{BASH_SOURCE(?:\[0\])?\}|BASH_SOURCE)["']?\s*$""")
 _TOPLEVEL = re.compile(r"^\s*git\s+(?:-C\s+\S+\s+)?rev-parse\s+--show-toplevel\s*$")
+_FOLDER_OF = (  # `cd X && pwd`, `realpath X`: the folder X
+    re.compile(r"^cd\s+(?:-P\s+)?(.+?)\s*&&\s*pwd(?:\s+-P)?\s*$", re.S),
+    re.compile(r"^(?:realpath|readlink\s+-f)\s+(.+?)\s*$", re.S),
+)
 
 
 @dataclass
@@ -495,16 +499,12 @@ def _subst_value(inner: str, depth: int = 0) -> str:
         return SCRIPT_DIR
     if _TOPLEVEL.match(inner):
         return REPO_ROOT
-    m = re.match(r"^cd\s+(?:-P\s+)?(.+?)\s*&&\s*pwd(?:\s+-P)?\s*$", inner, re.S)
-    if m:
-        sub = parse_shell(m.group(1), "<subst>", depth + 1)
-        if sub.commands and len(sub.commands[-1]) == 1:
-            return sub.commands[-1][0].text
-    m = re.match(r"^(?:realpath|readlink\s+-f)\s+(.+?)\s*$", inner, re.S)
-    if m:
-        sub = parse_shell(m.group(1), "<subst>", depth + 1)
-        if sub.commands and len(sub.commands[-1]) == 1:
-            return sub.commands[-1][0].text
+    for folder in _FOLDER_OF:
+        m = folder.match(inner)
+        if m:
+            sub = parse_shell(m.group(1), "<subst>", depth + 1)
+            if sub.commands and len(sub.commands[-1]) == 1:
+                return sub.commands[-1][0].text
     return CMD_SUBST
 
 
