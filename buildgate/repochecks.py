@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from buildgate import docs, history, kustomize, scripts
+from buildgate import docflags, docs, history, kustomize, scripts
 from buildgate.errors import BuildgateError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
@@ -75,8 +75,14 @@ REPO_CHECKS: dict[str, Check] = {
     "W11": lambda c: wc.w11_valid_tags(c.repo, c.target, c.workflow),
     "D1": lambda c: docs.docs_cover_topics(c.repo, c.target.docs),
     "D2": lambda c: docs.readme_links_docs(c.repo, c.target.readme, c.target.docs, c.target.github),
-    "D3": lambda c: docs.named_paths_exist(
-        c.repo, c.target.docs, c.target.readme, c.target.scripts.values(), c.target.workflows_dir, c.target.github
+    "D3": lambda c: CheckResult.combine(
+        [
+            docs.named_paths_exist(
+                c.repo, c.target.docs, c.target.readme, c.target.scripts.values(), c.target.workflows_dir, c.target.github
+            ),
+            docflags.docs_show_accepted_options(c.repo, [c.target.docs, c.target.readme], c.target.scripts.values()),
+        ],
+        "every path and script option the docs and scripts name exists",
     ),
     "S1": lambda c: scripts.helper_scripts(c.repo, c.target.scripts),
     "S2": lambda c: scripts.scripts_name_existing_workflow(c.repo, c.target.scripts, c.target.workflows_dir),

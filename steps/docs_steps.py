@@ -1,9 +1,9 @@
-"""Steps for D1-D3 (build docs, README link, dangling paths) and S1-S2 (helper scripts)."""
+"""Steps for D1-D3 (build docs, README link, dangling paths and options) and S1-S2 (helper scripts)."""
 from __future__ import annotations
 
 from pytest_bdd import then
 
-from buildgate import docs, scripts
+from buildgate import docflags, docs, scripts
 from buildgate.repo import Repo
 from buildgate.target import Target
 from steps.common import check
@@ -23,6 +23,11 @@ def _readme_links_docs(repo: Repo, target: Target) -> None:
 def _named_paths_exist(repo: Repo, target: Target) -> None:
     check(docs.named_paths_exist(repo, target.docs, target.readme, target.scripts.values(),
                                  target.workflows_dir, target.github))
+
+
+@then("every helper-script option the docs show is one the script accepts")
+def _doc_options_accepted(repo: Repo, target: Target) -> None:
+    check(docflags.docs_show_accepted_options(repo, [target.docs, target.readme], target.scripts.values()))
 
 
 @then("the helper scripts exist, are executable, parse and pass shellcheck")

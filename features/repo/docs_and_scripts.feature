@@ -18,6 +18,10 @@ Feature: Docs and helper scripts
   Scenario: No dangling path in docs and scripts
     Then every path the docs and scripts name exists
 
+  @repo @D3
+  Scenario: The docs show only script options the scripts accept
+    Then every helper-script option the docs show is one the script accepts
+
   @repo @S1
   Scenario: The helper scripts are sound
     Then the helper scripts exist, are executable, parse and pass shellcheck
