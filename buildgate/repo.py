@@ -64,6 +64,7 @@ class Repo:
         # Read recorders (see :meth:`recording`): what checks read, so a history walk can reuse
         # a check's result at a revision where everything it read is unchanged.
         self._recorders: list[set] = []
+        self._head: str | None = None
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r}, rev={self.rev!r})"
@@ -96,7 +97,12 @@ class Repo:
         return self.git("rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
 
     def head(self) -> str:
-        return self.rev_parse(self.rev or "HEAD")
+        """The commit this Repo reads (HEAD for a work tree), resolved once per Repo."""
+        if self._head is None:
+            self._head = self.rev_parse(self.rev or "HEAD")
+        else:
+            self._record(("git", "rev-parse", self.rev or "HEAD"))
+        return self._head
 
     def rev_parse(self, rev: str) -> str:
         return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()

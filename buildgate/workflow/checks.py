@@ -236,10 +236,24 @@ def _schema_validator() -> Any:
     """check-jsonschema's vendored ``github-workflows`` schema, loaded once from the package."""
     global _SCHEMA_VALIDATOR
     if _SCHEMA_VALIDATOR is None:
-        import jsonschema
-        from check_jsonschema.builtin_schemas import get_builtin_schema
+        import importlib.util
+        import json
+        import os
 
-        schema = get_builtin_schema("vendor.github-workflows")
+        import jsonschema
+
+        # Read the vendored file without importing check_jsonschema (its CLI, requests and click
+        # cost ~100 ms); fall back to its API if the layout ever changes.
+        spec = importlib.util.find_spec("check_jsonschema")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        path = os.path.join(folders[0], "builtin_schemas", "vendor", "github-workflows.json") if folders else ""
+        if path and os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                schema = json.load(fh)
+        else:
+            from check_jsonschema.builtin_schemas import get_builtin_schema
+
+            schema = get_builtin_schema("vendor.github-workflows")
         cls = jsonschema.validators.validator_for(schema)
         _SCHEMA_VALIDATOR = cls(schema)
     return _SCHEMA_VALIDATOR
