@@ -45,3 +45,29 @@ def test_w11_with_no_build_of_an_image_and_valid_tags_otherwise_is_an_error(tmp_
     _, report = run_features("-m", "W11", "--repo", str(bad.path))
     assert report["criteria"]["W11"]["verdict"] == "error"
     assert "no build of ghcr.io/ardenone/moltbook-api" in report["criteria"]["W11"]["message"]
+
+
+def test_a_symlink_out_of_the_repository_is_never_read_and_never_passes(tmp_path):
+    import os
+    import subprocess
+
+    sb = make_sandbox_repo(tmp_path / "r")
+    wf = sb.path / WORKFLOW
+    wf.unlink()
+    os.symlink("/etc/passwd", wf)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"}
+    subprocess.run(["git", "-C", str(sb.path), "commit", "-qam", "symlink"], check=True, env=env)
+    _, report = run_features("-m", "W1 or W1b or W2 or W3", "--repo", str(sb.path))
+    for cid in ("W1", "W2", "W3"):
+        assert report["criteria"][cid]["verdict"] == "error"
+        assert "path leaves the repository" in report["criteria"][cid]["message"]
+    assert report["criteria"]["W1b"]["verdict"] == "fail"
+    assert "root:" not in str(report)  # /etc/passwd was never read into the report
+
+
+def test_a_huge_workflow_is_an_error_with_its_size_not_a_hang(tmp_path):
+    sb = make_sandbox_repo(tmp_path / "r", files={WORKFLOW: "name: x\n" + "# pad\n" * 600_000})
+    _, report = run_features("-m", "W2 or W3", "--repo", str(sb.path))
+    for cid in ("W2", "W3"):
+        assert report["criteria"][cid]["verdict"] == "error"
+        assert "bytes, over the" in report["criteria"][cid]["message"]
