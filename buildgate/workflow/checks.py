@@ -494,17 +494,22 @@ def _attrs(entry: str) -> dict[str, str]:
     return out
 
 
-def w7_gha_cache(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
-    """W7: every image build reads and writes the GitHub Actions cache."""
+def _push_builds(repo: Repo, target: Target, workflow: Workflow | None, fails: list[CheckResult]):
+    """Each image's build on a push to the default branch, with its evaluated inputs; an image
+    with no build adds a failure to ``fails`` instead."""
     wf = _wf(repo, target, workflow)
     event = _events(target, _sha(repo))["push_main"]
-    fails, evidence = [], []
     for ib in map_images(wf, target, event):
         if ib.build is None:
             fails.append(CheckResult.failed(f"a build of {ib.image.name}", ib.problem or "none", ib.where))
             continue
-        b = ib.build
-        inp = _inputs_of(wf, b, event)
+        yield ib, ib.build, _inputs_of(wf, ib.build, event)
+
+
+def w7_gha_cache(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W7: every image build reads and writes the GitHub Actions cache."""
+    fails, evidence = [], []
+    for ib, b, inp in _push_builds(repo, target, workflow, fails):
         for key in ("cache-from", "cache-to"):
             entries = inp.get(key, [])
             if not any(_attrs(e).get("type") == "gha" for e in entries):
@@ -524,15 +529,8 @@ def _true(v: str) -> bool:
 
 def w8_attestations(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
     """W8: SBOM and provenance attestations are enabled for every image build."""
-    wf = _wf(repo, target, workflow)
-    event = _events(target, _sha(repo))["push_main"]
     fails, evidence = [], []
-    for ib in map_images(wf, target, event):
-        if ib.build is None:
-            fails.append(CheckResult.failed(f"a build of {ib.image.name}", ib.problem or "none", ib.where))
-            continue
-        b = ib.build
-        inp = _inputs_of(wf, b, event)
+    for ib, b, inp in _push_builds(repo, target, workflow, fails):
         attests = [_attrs(a) for a in inp.get("attests", [])]
         sbom = inp.get("sbom", [])
         prov = inp.get("provenance", [])
