@@ -93,7 +93,9 @@ class EnvCredentials:
 
     With no names given, GHCR's conventions apply to ``ghcr.io``: ``GHCR_TOKEN`` or
     ``GITHUB_TOKEN``, and ``GHCR_USERNAME`` or ``GITHUB_ACTOR`` (GHCR accepts any username
-    with a token, so a missing username becomes ``buildgate``).
+    with a token, so a missing username becomes ``buildgate``). The answer is None for every
+    other host: :func:`buildgate.oci.client.client_from_target` builds one per host, and gives
+    another host than ``ghcr.io`` an instance only when the target names ``token_env``.
     """
 
     def __init__(

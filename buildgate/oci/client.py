@@ -10,7 +10,9 @@ What it does:
   (saves the 401 round trip);
 * the full manifest ``Accept`` list (an OCI index is never missed), digests verified against
   the bytes received;
-* redirects followed by hand, and ``Authorization`` never sent to another origin;
+* redirects followed by hand, and ``Authorization`` never sent to another origin; a
+  credential goes only to its registry's host or that registry's known token service
+  (:func:`realm_allowed`), and the GitHub token only to ``ghcr.io`` (:func:`client_from_target`);
 * 429/503 with ``Retry-After`` retried within a bounded budget, timeouts, size limits on
   every body read, TLS verification on by default;
 * mirrors: ``{"ghcr.io": "http://127.0.0.1:5000"}`` sends requests for ``ghcr.io/...``
@@ -44,6 +46,9 @@ from buildgate.oci.auth import (
     Credential,
     CredentialSource,
     DockerConfigCredentials,
+    GHCR_HOST,
+    GHCR_TOKEN_ENVS,
+    GHCR_USER_ENVS,
     EnvCredentials,
     NoCredentials,
     parse_challenge,
@@ -577,6 +582,12 @@ class RegistryClient:
         send_creds = cred is not None and (rp.scheme == "https" or _is_loopback(rp.hostname or ""))
         if cred is not None and not send_creds:
             raise Unauthorized("refusing to send credentials to a plain-HTTP token realm", sanitize_url(realm))
+        registry_host = (urlsplit(base).hostname or "").lower()
+        if cred is not None and not realm_allowed(registry_host, realm):
+            raise Unauthorized(
+                f"refusing to send credentials from {cred.source} to the token realm on {rp.hostname}: the "
+                f"registry is {registry_host}, and a credential goes only to its registry's own host or that "
+                f"registry's known token service", sanitize_url(realm))
         if send_creds and cred is not None:
             headers["Authorization"] = cred.basic_header()
         params = {"scope": scope}
@@ -602,6 +613,36 @@ class RegistryClient:
         ttl = doc.get("expires_in") if isinstance(doc.get("expires_in"), (int, float)) else 60
         self._tokens[key] = _Token(value, time.monotonic() + max(10.0, float(ttl) - 5))
         return value
+
+
+# Token services that live on another host than their registry, known to belong to it. A
+# credential for the registry may be sent there; any other foreign realm gets no credential.
+KNOWN_TOKEN_REALMS: dict[str, frozenset[str]] = {
+    "ghcr.io": frozenset({"https://ghcr.io/token"}),  # same host; listed for clarity
+    "registry-1.docker.io": frozenset({"https://auth.docker.io/token"}),
+    "registry.gitlab.com": frozenset({"https://gitlab.com/jwt/auth"}),
+}
+
+
+def realm_allowed(registry_host: str, realm: str) -> bool:
+    """Whether a credential for ``registry_host`` (the host the client talks to, a mirror's
+    host when mirrored; no port) may be sent to the Bearer ``realm`` it names.
+
+    Allowed: a realm on the registry's own host name (any port: the sandbox's token service
+    and registry share 127.0.0.1), or one of :data:`KNOWN_TOKEN_REALMS` for that registry
+    (``https://ghcr.io/token`` for GHCR). Everything else is refused: a registry, or whoever
+    answers in its name, can't make buildgate hand a credential to a third host. A mirror
+    whose challenge points at ``https://ghcr.io/token`` is refused too: a credential configured
+    for the mirror is the mirror's, not GHCR's (read through the mirror anonymously, or
+    without the mirror).
+    """
+    rp = urlsplit(realm)
+    realm_host = (rp.hostname or "").lower()
+    if not realm_host or not registry_host:
+        return False
+    if realm_host == registry_host.lower():
+        return True
+    return sanitize_url(realm).rstrip("/") in KNOWN_TOKEN_REALMS.get(registry_host.lower(), frozenset())
 
 
 def _base_of(url: str) -> str:
@@ -650,17 +691,33 @@ def _short_exc(exc: Exception) -> str:
 
 
 # -- from a target ----------------------------------------------------------------------------------
-def client_from_target(target: Any) -> RegistryClient:
+def client_from_target(target: Any, transport: httpx.BaseTransport | None = None) -> RegistryClient:
     """A client configured by ``target.registry`` (mirrors, env var names, docker config, TLS).
 
-    Credentials are looked up in this order: the env vars the target names (or GHCR's
-    conventions), then Docker's ``config.json`` (the target's path, or the default).
+    Credentials are looked up in this order: environment variables, then Docker's
+    ``config.json`` (the target's path, or the default). Which hosts get environment
+    credentials:
+
+    * by default, GHCR's conventions (``GHCR_TOKEN``/``GITHUB_TOKEN``, ``GHCR_USERNAME``/
+      ``GITHUB_ACTOR``) apply to ``ghcr.io`` only: a target naming an image on another host
+      never makes buildgate send the GitHub token there;
+    * when the target sets ``registry.token_env`` explicitly, that variable is sent to the
+      registry hosts of the images the target names (and to nothing else). Whoever writes
+      the target file chooses where that token goes, so a CI job must read the target file
+      from a trusted revision (see ``.github/workflows/gate-example.yml``);
+    * never to a mirror (a host listed under ``registry.mirrors`` is read through the mirror,
+      which gets no environment credentials).
+
+    Whatever the source, a credential is only sent to the registry host itself or to its
+    own token service (see :func:`realm_allowed`).
     """
     cfg: dict = dict(getattr(target, "registry", {}) or {})
     sources: list[CredentialSource] = []
-    token_envs = (cfg["token_env"],) if cfg.get("token_env") else EnvCredentials().token_envs
-    user_envs = (cfg["username_env"],) if cfg.get("username_env") else EnvCredentials().username_envs
-    hosts = {img.registry for img in getattr(target, "images", ())} or {"ghcr.io"}
+    explicit = bool(cfg.get("token_env"))
+    token_envs = (cfg["token_env"],) if explicit else GHCR_TOKEN_ENVS
+    user_envs = (cfg["username_env"],) if cfg.get("username_env") else GHCR_USER_ENVS
+    image_hosts = {img.registry.lower() for img in getattr(target, "images", ())}
+    hosts = (image_hosts or {GHCR_HOST}) if explicit else {GHCR_HOST}
     for host in sorted(hosts):
         # env credentials go to the real registry only, never to a mirror of it
         if host not in cfg.get("mirrors", {}):
@@ -683,6 +740,7 @@ def client_from_target(target: Any) -> RegistryClient:
         timeout=float(cfg.get("timeout", 10)),
         credentials=ChainCredentials(*sources),
         verify=verify,
+        transport=transport,
         **kwargs,
     )
 
