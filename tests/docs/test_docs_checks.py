@@ -73,6 +73,76 @@ def test_d1_one_word_is_not_a_topic(tmp_path):
                for e in res.evidence)
 
 
+def test_d1_a_parent_and_its_subsections_count_as_distinct_sections(tmp_path):
+    # "Building" covers local builds with its own text; its subsection covers GitHub Actions
+    doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n\n", "").replace(
+        "## Local machine\nUse `docker build` on your laptop.\n",
+        "## Building\nUse `docker build` on your laptop.\n\n### GitHub Actions\nThe workflow builds and pushes the images.\n")
+    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    assert res.ok, res.message
+    assert "building on a local machine: 'Building' at D.md:9" in res.evidence
+    assert "GitHub Actions as the way to build: 'GitHub Actions' at D.md:12" in res.evidence
+
+
+def test_d1_a_parent_covering_a_topic_only_through_a_subsection_takes_it(tmp_path):
+    # the parent's own text is a heading and nothing: it covers local builds only through its
+    # subsection, so one of the two topics has no section of its own
+    doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n\n", "").replace(
+        "## Local machine\nUse `docker build` on your laptop.\n",
+        "## Local machine\n\n### How\nGitHub Actions builds the images; `docker build` works too.\n")
+    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    assert not res.ok
+    assert "found no section on building on a local machine (looked for local machine + docker build / build script: " \
+           "'Local machine' at D.md:9 covers it, but overlaps 'How' at D.md:11, which counts for GitHub Actions as " \
+           "the way to build) (at D.md)" in res.message, res.message
+
+
+@pytest.mark.parametrize("body", ["", "Try it."])
+def test_d1_a_heading_alone_covers_nothing(tmp_path, body):
+    doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n",
+                           f"## GitHub Actions builds the images\n{body}\n")
+    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    assert not res.ok
+    assert "GitHub Actions as the way to build (looked for GitHub Actions + build / push / image: 'GitHub Actions " \
+           "builds the images' at D.md:6 names it, but only its heading names the topic)" in res.message, res.message
+
+
+def test_d1_a_short_body_is_not_content(tmp_path):
+    doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n",
+                           "## GitHub Actions\nBuilds images.\n")
+    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    assert not res.ok
+    assert "'GitHub Actions' at D.md:6 names it, but its body is 2 word(s), with no code block" in res.message
+    code = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n",
+                            "## GitHub Actions\n```\ngh workflow run build.yml  # builds the images\n```\n")
+    assert docs.docs_cover_topics(git_repo(tmp_path / "r2", {"D.md": code}), "D.md").ok
+
+
+@pytest.mark.parametrize("remedy,ok", [
+    ("Just try again, or use another machine.", False),
+    ("Nothing here needs you: use it and try.", False),
+    ("Check the run logs, then re-run.", True),
+    ("Log in with a token that can write packages.", True),
+    ("The fix is to restart the runner.", True),
+])
+def test_d1_troubleshooting_needs_a_remedy(tmp_path, remedy, ok):
+    doc = GOOD_DOC.replace("Check the run logs, then re-run.", remedy)
+    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    assert res.ok is ok, res.message
+    if not ok:
+        assert res.message.endswith("found no section on troubleshooting (looked for troubleshooting / common problems "
+                                    "+ a remedy (fix / check / solution)) (at D.md)")
+
+
+def test_d1_heading_less_text_is_no_section(tmp_path):
+    doc = GOOD_DOC.split("## The devpod can't build")[0] + (
+        "Its root is overlayfs; a nested overlay mount fails with `invalid argument`.\n\n")
+    doc = doc.replace("# Builds\n\n", "") + GOOD_DOC.split("## GitHub Actions")[1].join(["## GitHub Actions", ""])
+    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    assert not res.ok and "found no section on the overlay error and its cause (looked for " in res.message
+    assert any("heading-less text at D.md:1 mentions it: that is no section of its own" in e for e in res.evidence)
+
+
 def test_d1_binary_docs_are_an_input_error(tmp_path):
     repo = git_repo(tmp_path / "r", {"x": "y"})
     (tmp_path / "r" / "D.md").write_bytes(b"\x00\x01binary")

@@ -63,6 +63,99 @@ def test_d1_topic_found_under_another_heading(tmp_path):
     assert any("troubleshooting: 'When things go wrong'" in e for e in results["D1"].evidence)
 
 
+# Adversarial docs: each names every topic's keywords, none covers the topics. They must fail D1.
+DENIES_ALL = ("Do not use overlay, nested builds are fine. Don't use GitHub Actions to build. The devpod can push. "
+              "Never build locally with docker build. No troubleshooting needed, just try.\n")
+ONE_SECTION = """# Building the images
+
+## Everything you need
+
+The devpod's root is overlayfs, so a nested overlay mount fails with `invalid argument`. GitHub Actions
+builds and pushes the images; trigger it from the devpod with `gh workflow run build-push.yml`. On your
+laptop run `scripts/build-images.sh` (docker build). Troubleshooting: check the run logs and re-run.
+"""
+HEADINGS_ONLY = """# Building the images
+
+## The overlay error: nested overlay mounts fail with invalid argument
+
+## Build and push with GitHub Actions
+
+## Trigger a build from the devpod
+
+## Build locally with docker build
+
+## Troubleshooting: check and fix
+
+See above.
+"""
+DENIES_UNDER_HEADINGS = """# Building the images
+
+## Overlay
+
+Do not use overlay, nested builds are fine.
+
+## GitHub Actions
+
+Don't use GitHub Actions to build images.
+
+## From the devpod
+
+The devpod can push whatever it likes.
+
+## Local builds
+
+Never build locally with docker build.
+
+## Troubleshooting
+
+No troubleshooting needed, just try. If the build fails, use your judgement.
+"""
+ALL_TOPICS = ("the overlay error and its cause", "GitHub Actions as the way to build",
+              "triggering a build from the devpod", "building on a local machine", "troubleshooting")
+
+
+def test_d1_a_heading_less_doc_that_denies_every_topic_fails(tmp_path):
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": DENIES_ALL})
+    _only_fails(results, "D1")
+    msg = results["D1"].message
+    assert msg.startswith("expected DOCKER_BUILD.md to cover 5 topics (")
+    assert "; found no headings at all; no section on the overlay error and its cause (looked for overlay/overlayfs + " \
+           "nested / invalid argument / not supported); GitHub Actions as the way to build (looked for " in msg
+    assert all(f"{t} (looked for " in msg for t in ALL_TOPICS)
+    assert msg.endswith("(at DOCKER_BUILD.md)")
+
+
+def test_d1_one_section_cannot_count_for_every_topic(tmp_path):
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": ONE_SECTION})
+    _only_fails(results, "D1")
+    msg = results["D1"].message
+    assert "the overlay error and its cause: 'Everything you need' at DOCKER_BUILD.md:3" in results["D1"].evidence
+    for t in ALL_TOPICS[1:]:
+        assert (f"{t} (looked for " in msg)
+    assert ": 'Everything you need' at DOCKER_BUILD.md:3 covers it, but already counts for the overlay error and " \
+           "its cause)" in msg
+
+
+def test_d1_headings_without_bodies_cover_nothing(tmp_path):
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": HEADINGS_ONLY})
+    _only_fails(results, "D1")
+    msg = results["D1"].message
+    assert all(f"{t} (looked for " in msg for t in ALL_TOPICS)
+    assert "'The overlay error: nested overlay mounts fail with invalid argument' at DOCKER_BUILD.md:3 names it, " \
+           "but only its heading names the topic" in msg
+    assert "'Troubleshooting: check and fix' at DOCKER_BUILD.md:11 names it, but only its heading names the topic" in msg
+
+
+def test_d1_troubleshooting_without_a_remedy_fails(tmp_path):
+    # "try" and "use" are no remedy; the other sections are thin denials, and only troubleshooting
+    # can be told apart by its words (what a section asserts is beyond D1: see the D1 evidence)
+    results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": DENIES_UNDER_HEADINGS})
+    _only_fails(results, "D1")
+    assert results["D1"].message.endswith(
+        "found no section on troubleshooting (looked for troubleshooting / common problems + a remedy "
+        "(fix / check / solution)) (at DOCKER_BUILD.md)")
+
+
 def test_d1_docs_deleted(tmp_path):
     results = _verdicts(tmp_path, files={"DOCKER_BUILD.md": None})
     assert not results["D1"].ok
