@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from buildgate.cluster import fields as F
 from buildgate.errors import RemoteError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,41 +39,51 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return out if len(out) <= MAX_LINE else out[: MAX_LINE - 1] + "…"
 
 
-def conditions(obj: dict, prefix: str) -> list[str]:
+def conditions(obj: dict, prefix: str, kind: str = "Deployment") -> list[str]:
     """``prefix condition Type=Status Reason: message`` for each status condition."""
     out = []
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        msg = c.get("message") or ""
-        status = c.get("status")
-        head = f"{c.get('type')}={status}" if status is not None else str(c.get("type"))
-        out.append(redact(f"{prefix} condition {head} {c.get('reason') or ''}: {msg}".replace(" :", ":")))
+    for i, c in enumerate(F.objects(obj, "status.conditions", prefix, kind)):
+        at = f"status.conditions[{i}]."
+        msg = F.text(c, "message", prefix, kind, prefix=at)
+        status = F.text(c, "status", prefix, kind, prefix=at) or None
+        ctype = F.text(c, "type", prefix, kind, prefix=at) or None
+        reason = F.text(c, "reason", prefix, kind, prefix=at)
+        head = f"{ctype}={status}" if status is not None else str(ctype)
+        out.append(redact(f"{prefix} condition {head} {reason}: {msg}".replace(" :", ":")))
     return out
 
 
 def waiting_reasons(pod: dict) -> list[tuple[str, str, str, int]]:
     """(container, reason, message, restarts) for each container not running."""
     out = []
-    st = pod.get("status") or {}
-    for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
-        state = cs.get("state") or {}
-        if "waiting" in state:
-            w = state["waiting"] or {}
-            out.append((cs.get("name", "?"), w.get("reason") or "Waiting", w.get("message") or "",
-                        int(cs.get("restartCount") or 0)))
-        elif "terminated" in state and (state["terminated"] or {}).get("exitCode", 0) != 0:
-            t = state["terminated"] or {}
-            out.append((cs.get("name", "?"), t.get("reason") or "Terminated", t.get("message") or "",
-                        int(cs.get("restartCount") or 0)))
+    where, kind = F.ref_of(pod, "Pod"), "Pod"
+    for field in ("initContainerStatuses", "containerStatuses"):
+        for i, cs in enumerate(F.objects(pod, f"status.{field}", where, kind)):
+            at = f"status.{field}[{i}]."
+            name = F.text(cs, "name", where, kind, "?", prefix=at)
+            restarts = F.integer(cs, "restartCount", where, kind, prefix=at)
+            state = F.get(cs, "state", dict, where, kind, {}, prefix=at)
+            if "waiting" in state:
+                w = F.get(state, "waiting", dict, where, kind, {}, prefix=at + "state.")
+                out.append((name, F.text(w, "reason", where, kind, prefix=at + "state.waiting.") or "Waiting",
+                            F.text(w, "message", where, kind, prefix=at + "state.waiting."), restarts))
+            elif "terminated" in state:
+                t = F.get(state, "terminated", dict, where, kind, {}, prefix=at + "state.")
+                if F.integer(t, "exitCode", where, kind, prefix=at + "state.terminated.") != 0:
+                    out.append((name, F.text(t, "reason", where, kind, prefix=at + "state.terminated.") or "Terminated",
+                                F.text(t, "message", where, kind, prefix=at + "state.terminated."), restarts))
     return out
 
 
 def pod_line(pod: dict) -> str:
-    meta = pod.get("metadata") or {}
-    st = pod.get("status") or {}
-    parts = [f"pod {meta.get('namespace')}/{meta.get('name')}: phase {st.get('phase', '?')}"]
-    for cs in st.get("containerStatuses") or []:
-        parts.append(f"container {cs.get('name')} ready={cs.get('ready')} restarts={cs.get('restartCount', 0)} "
-                     f"imageID {cs.get('imageID') or '(none)'}")
+    where, kind = F.ref_of(pod, "Pod"), "Pod"
+    parts = [f"pod {where.replace('/Pod/', '/', 1)}: phase {F.text(pod, 'status.phase', where, kind, '?')}"]
+    for i, cs in enumerate(F.objects(pod, "status.containerStatuses", where, kind)):
+        at = f"status.containerStatuses[{i}]."
+        parts.append(f"container {F.text(cs, 'name', where, kind, '?', prefix=at)} "
+                     f"ready={F.get(cs, 'ready', bool, where, kind, prefix=at)} "
+                     f"restarts={F.integer(cs, 'restartCount', where, kind, prefix=at)} "
+                     f"imageID {F.text(cs, 'imageID', where, kind, prefix=at) or '(none)'}")
     for name, reason, msg, restarts in waiting_reasons(pod):
         parts.append(f"container {name} {reason}: {msg} (restarts {restarts})")
     return redact("; ".join(parts))
@@ -81,32 +92,39 @@ def pod_line(pod: dict) -> str:
 def event_lines(events: list[dict], limit: int = MAX_EVENTS) -> list[str]:
     out = []
     for e in events[-limit:]:
-        inv = e.get("involvedObject") or {}
-        count = e.get("count") or (e.get("series") or {}).get("count") or 1
-        when = e.get("lastTimestamp") or e.get("eventTime") or ""
-        out.append(redact(f"event {e.get('type', 'Normal')} {e.get('reason', '')} {inv.get('kind')}/{inv.get('name')}"
-                          f" x{count} {when}: {e.get('message', '')}"))
+        where, kind = F.ref_of(e, "Event"), "Event"
+        count = (F.integer(e, "count", where, kind) or F.integer(e, "series.count", where, kind) or 1)
+        when = F.text(e, "lastTimestamp", where, kind) or F.text(e, "eventTime", where, kind)
+        out.append(redact(f"event {F.text(e, 'type', where, kind, 'Normal')} {F.text(e, 'reason', where, kind)} "
+                          f"{F.text(e, 'involvedObject.kind', where, kind) or None}/"
+                          f"{F.text(e, 'involvedObject.name', where, kind) or None}"
+                          f" x{count} {when}: {F.text(e, 'message', where, kind)}"))
     return out
 
 
 def rollout_line(dep: dict) -> str:
-    meta, spec, st = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
+    where, kind = F.ref_of(dep, "Deployment"), "Deployment"
+
+    def num(path: str, default: int | None = 0) -> int | None:
+        return F.get(dep, path, int, where, kind, default)
+
     return redact(
-        f"{meta.get('namespace')}/Deployment/{meta.get('name')}: generation {meta.get('generation')} "
-        f"observed {st.get('observedGeneration')}, replicas desired {spec.get('replicas', 1)} "
-        f"current {st.get('replicas', 0)} updated {st.get('updatedReplicas', 0)} ready {st.get('readyReplicas', 0)} "
-        f"available {st.get('availableReplicas', 0)}"
+        f"{where}: generation {num('metadata.generation', None)} "
+        f"observed {num('status.observedGeneration', None)}, replicas desired {num('spec.replicas', 1)} "
+        f"current {num('status.replicas')} updated {num('status.updatedReplicas')} "
+        f"ready {num('status.readyReplicas')} available {num('status.availableReplicas')}"
     )
 
 
 def deployment_evidence(reader: ClusterReader, dep: dict, pods: list[dict] | None = None) -> list[str]:
     """What a user asks for when a rollout check fails: status, conditions, pods and their events."""
-    meta = dep.get("metadata") or {}
-    ns, name = meta.get("namespace", ""), meta.get("name", "")
+    where = F.ref_of(dep, "Deployment")
+    ns, name = F.text(dep, "metadata.namespace", where, "Deployment"), F.text(dep, "metadata.name", where, "Deployment")
     lines = [rollout_line(dep)] + conditions(dep, f"{ns}/Deployment/{name}")
     pods = pods if pods is not None else []
     lines += [pod_line(p) for p in pods[:10]]
-    targets = [("Deployment", name)] + [("Pod", (p.get("metadata") or {}).get("name", "")) for p in pods[:10]]
+    targets = [("Deployment", name)] + [("Pod", F.text(p, "metadata.name", F.ref_of(p, "Pod", ns), "Pod"))
+                                        for p in pods[:10]]
     for kind, obj_name in targets:
         try:
             lines += event_lines(reader.list_events(ns, kind, obj_name))
@@ -117,22 +135,34 @@ def deployment_evidence(reader: ClusterReader, dep: dict, pods: list[dict] | Non
 
 
 def application_evidence(app: dict) -> list[str]:
-    meta, spec, st = app.get("metadata") or {}, app.get("spec") or {}, app.get("status") or {}
-    where = f"{meta.get('namespace')}/Application/{meta.get('name')}"
-    sync, health, op = st.get("sync") or {}, st.get("health") or {}, st.get("operationState") or {}
-    src = spec.get("source") or {}
+    where, kind = F.ref_of(app, "Application"), "Application"
+    revision = F.text(app, "status.sync.revision", where, kind) or F.strings(app, "status.sync.revisions", where, kind)
+    health_msg = F.text(app, "status.health.message", where, kind)
     lines = [
-        redact(f"{where}: sync {sync.get('status')} at {sync.get('revision') or sync.get('revisions')}, "
-               f"health {health.get('status')}{': ' + health['message'] if health.get('message') else ''}"),
-        redact(f"{where}: source {src.get('repoURL')} path {src.get('path')} targetRevision {src.get('targetRevision')}"),
+        redact(f"{where}: sync {F.text(app, 'status.sync.status', where, kind) or None} at {revision or None}, "
+               f"health {F.text(app, 'status.health.status', where, kind) or None}"
+               f"{': ' + health_msg if health_msg else ''}"),
     ]
-    if op:
-        lines.append(redact(f"{where}: operation {op.get('phase')}: {op.get('message', '')}"))
-    for c in st.get("conditions") or []:
-        lines.append(redact(f"{where} condition {c.get('type')}: {c.get('message', '')}"))
-    for r in (st.get("resources") or [])[:20]:
-        h = r.get("health") or {}
-        if r.get("status") not in (None, "Synced") or h.get("status") not in (None, "Healthy"):
-            lines.append(redact(f"{where} resource {r.get('kind')}/{r.get('name')}: sync {r.get('status')}, "
-                                f"health {h.get('status')} {h.get('message', '')}"))
+    sources = F.objects(app, "spec.sources", where, kind)
+    paths = [(f"spec.sources[{i}].", s) for i, s in enumerate(sources)] or \
+        [("spec.source.", F.get(app, "spec.source", dict, where, kind, {}))]
+    for at, src in paths:
+        lines.append(redact(f"{where}: source {F.text(src, 'repoURL', where, kind, prefix=at) or None} "
+                            f"path {F.text(src, 'path', where, kind, prefix=at) or None} "
+                            f"targetRevision {F.text(src, 'targetRevision', where, kind, prefix=at) or None}"))
+    if F.get(app, "status.operationState", dict, where, kind):
+        lines.append(redact(f"{where}: operation {F.text(app, 'status.operationState.phase', where, kind) or None}: "
+                            f"{F.text(app, 'status.operationState.message', where, kind)}"))
+    for i, c in enumerate(F.objects(app, "status.conditions", where, kind)):
+        at = f"status.conditions[{i}]."
+        lines.append(redact(f"{where} condition {F.text(c, 'type', where, kind, prefix=at) or None}: "
+                            f"{F.text(c, 'message', where, kind, prefix=at)}"))
+    for i, r in enumerate(F.objects(app, "status.resources", where, kind)[:20]):
+        at = f"status.resources[{i}]."
+        status = F.text(r, "status", where, kind, prefix=at) or None
+        h_status = F.text(r, "health.status", where, kind, prefix=at) or None
+        if status not in (None, "Synced") or h_status not in (None, "Healthy"):
+            lines.append(redact(f"{where} resource {F.text(r, 'kind', where, kind, prefix=at) or None}/"
+                                f"{F.text(r, 'name', where, kind, prefix=at) or None}: sync {status}, "
+                                f"health {h_status} {F.text(r, 'health.message', where, kind, prefix=at)}"))
     return lines

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+from buildgate.cluster import fields as F
 from buildgate.cluster.config import WaitBudget
 from buildgate.cluster.evidence import (
     deployment_evidence,
@@ -48,9 +49,12 @@ Resolver = Callable[[str, str], "ResolvedLike | None"]
 
 
 # -- containers -------------------------------------------------------------------------------
-def _live_containers(dep: dict) -> dict[str, str]:
-    spec = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
-    return {c.get("name", ""): c.get("image", "") for c in spec.get("containers") or []}
+def _live_containers(dep: dict, where: str) -> dict[str, str]:
+    out = {}
+    for i, c in enumerate(F.objects(dep, "spec.template.spec.containers", where, "Deployment")):
+        at = f"spec.template.spec.containers[{i}]."
+        out[F.text(c, "name", where, "Deployment", prefix=at)] = F.text(c, "image", where, "Deployment", prefix=at)
+    return out
 
 
 def containers_use_images(reader: ClusterReader, expected: list[ExpectedDeployment]) -> CheckResult:
@@ -62,7 +66,7 @@ def containers_use_images(reader: ClusterReader, expected: list[ExpectedDeployme
             results.append(CheckResult.failed(f"Deployment {exp.ref} (rendered from {exp.source or 'the kustomization'})",
                                               "no such Deployment in the cluster", exp.ref))
             continue
-        live = _live_containers(dep)
+        live = _live_containers(dep, exp.ref)
         for c in exp.containers:
             where = f"{exp.ref} container {c.name}"
             found = live.get(c.name)
@@ -80,37 +84,55 @@ def containers_use_images(reader: ClusterReader, expected: list[ExpectedDeployme
 
 
 # -- rollouts ---------------------------------------------------------------------------------
-def _pods_of(reader: ClusterReader, dep: dict) -> list[dict]:
-    meta = dep.get("metadata") or {}
-    sel = selector_string((dep.get("spec") or {}).get("selector"))
+def _pods_of(reader: ClusterReader, dep: dict, namespace: str | None = None, name: str | None = None) -> list[dict]:
+    where = F.ref_of(dep, "Deployment", namespace, name)
+    ns = F.text(dep, "metadata.namespace", where, "Deployment", namespace or "")
+    sel = selector_string(F.get(dep, "spec.selector", dict, where, "Deployment"), where)
     if not sel:
-        raise CannotDecide("Deployment has an empty selector", f"{meta.get('namespace')}/Deployment/{meta.get('name')}")
-    pods = reader.list_pods(meta.get("namespace", ""), sel)
-    return [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+        raise CannotDecide("Deployment has an empty selector", where)
+    pods = reader.list_pods(ns, sel)
+    out = []
+    for p in pods:
+        if not F.get(p, "metadata.deletionTimestamp", str, F.ref_of(p, "Pod", ns), "Pod"):
+            out.append(p)
+    return out
 
 
-def rollout_observation(dep: dict | None, pods: list[dict]) -> Observation:
-    """Done, pending or degraded, the way ``kubectl rollout status`` decides it."""
+def rollout_observation(dep: dict | None, pods: list[dict], where: str | None = None) -> Observation:
+    """Done, pending or degraded, the way ``kubectl rollout status`` decides it.
+
+    Every field read is type-checked: a malformed Deployment or pod is a
+    :class:`~buildgate.errors.ProtocolError` naming the field and ``namespace/Deployment/name``.
+    """
     if dep is None:
         return Observation(PENDING, "the Deployment does not exist")
-    meta, spec, st = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
-    rv = meta.get("resourceVersion")
-    want = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
-    gen, observed = int(meta.get("generation") or 0), int(st.get("observedGeneration") or 0)
-    updated, total = int(st.get("updatedReplicas") or 0), int(st.get("replicas") or 0)
-    available = int(st.get("availableReplicas") or 0)
+    where = where or F.ref_of(dep, "Deployment")
+    kind = "Deployment"
+    for section in ("metadata", "spec", "status"):
+        F.get(dep, section, dict, where, kind)
+    rv = F.text(dep, "metadata.resourceVersion", where, kind) or None
+    want = F.integer(dep, "spec.replicas", where, kind, 1)
+    gen = F.integer(dep, "metadata.generation", where, kind)
+    observed = F.integer(dep, "status.observedGeneration", where, kind)
+    updated, total = F.integer(dep, "status.updatedReplicas", where, kind), F.integer(dep, "status.replicas", where, kind)
+    available = F.integer(dep, "status.availableReplicas", where, kind)
     summary = (f"{updated}/{want} updated, {available} available, {total} total, "
                f"observedGeneration {observed}/{gen}")
+    conds = F.objects(dep, "status.conditions", where, kind)
+    reasons = [(F.ref_of(p, "Pod"), w) for p in pods for w in waiting_reasons(p)]  # validates every pod
     if observed >= gen and updated >= want and total <= updated and available >= updated:
         return Observation(DONE, summary, rv)
-    for c in st.get("conditions") or []:
-        if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
-            return Observation(DEGRADED, f"{summary}; ProgressDeadlineExceeded: {c.get('message', '')}", rv)
-    bad = [(p, w) for p in pods for w in waiting_reasons(p) if w[1] in BAD_WAITING]
+    for i, c in enumerate(conds):
+        at = f"status.conditions[{i}]."
+        if (F.text(c, "type", where, kind, prefix=at) == "Progressing"
+                and F.text(c, "reason", where, kind, prefix=at) == "ProgressDeadlineExceeded"):
+            return Observation(DEGRADED, f"{summary}; ProgressDeadlineExceeded: "
+                                         f"{F.text(c, 'message', where, kind, prefix=at)}", rv)
+    bad = [(ref, w) for ref, w in reasons if w[1] in BAD_WAITING]
     if bad:
-        p, (cname, reason, _msg, restarts) = bad[0]
+        ref, (cname, reason, _msg, restarts) = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        return Observation(DEGRADED, f"{summary}; pod {(p.get('metadata') or {}).get('name')} container {cname} "
+        return Observation(DEGRADED, f"{summary}; pod {ref.rsplit('/', 1)[-1]} container {cname} "
                                      f"{reason}, {restarts} restarts{more}", rv)
     return Observation(PENDING, summary, rv)
 
@@ -122,9 +144,9 @@ def rollout_complete(reader: ClusterReader, namespace: str, name: str, budget: W
 
     def observe() -> Observation:
         dep = reader.get_deployment(namespace, name)
-        pods = _pods_of(reader, dep) if dep is not None else []
+        pods = _pods_of(reader, dep, namespace, name) if dep is not None else []
         seen["dep"], seen["pods"] = dep, pods
-        return rollout_observation(dep, pods)
+        return rollout_observation(dep, pods, ref)
 
     def wake(obs: Observation, seconds: float) -> None:
         reader.wait_for_change(DEPLOYMENTS, namespace, name, obs.resource_version, seconds)
@@ -200,10 +222,10 @@ def pods_run_registry_digests(reader: ClusterReader, expected: list[ExpectedDepl
         if dep is None:
             results.append(CheckResult.failed(f"Deployment {exp.ref}", "no such Deployment in the cluster", exp.ref))
             continue
-        want = (dep.get("spec") or {}).get("replicas", 1)
+        want = F.integer(dep, "spec.replicas", exp.ref, "Deployment", 1)
         if want == 0:
             raise CannotDecide("the Deployment is scaled to 0: no pod runs the image", exp.ref)
-        pods = _pods_of(reader, dep)
+        pods = _pods_of(reader, dep, exp.namespace, exp.name)
         if not pods:
             results.append(CheckResult.failed(f"{want} pod(s) of {exp.name} running", "no pods", exp.ref))
             continue
@@ -223,15 +245,23 @@ def _pods_digest(exp: ExpectedDeployment, c: ExpectedContainer, pods: list[dict]
                  registry_digest: str, evidence: list[str]) -> CheckResult:
     bad: list[CheckResult] = []
     for p in pods:
-        meta = p.get("metadata") or {}
-        where = f"{meta.get('namespace')}/Pod/{meta.get('name')} container {c.name}"
-        spec_image = {x.get("name"): x.get("image") for x in (p.get("spec") or {}).get("containers") or []}.get(c.name)
-        status = next((s for s in (p.get("status") or {}).get("containerStatuses") or [] if s.get("name") == c.name), None)
-        if status is None or not status.get("imageID"):
+        ref = F.ref_of(p, "Pod", exp.namespace)
+        where = f"{ref} container {c.name}"
+        spec_image = None
+        for i, x in enumerate(F.objects(p, "spec.containers", ref, "Pod")):
+            at = f"spec.containers[{i}]."
+            if F.text(x, "name", ref, "Pod", prefix=at) == c.name:
+                spec_image = F.text(x, "image", ref, "Pod", prefix=at)
+        image_id = ""
+        for i, st in enumerate(F.objects(p, "status.containerStatuses", ref, "Pod")):
+            at = f"status.containerStatuses[{i}]."
+            if F.text(st, "name", ref, "Pod", prefix=at) == c.name:
+                image_id = F.text(st, "imageID", ref, "Pod", prefix=at)
+                break
+        if not image_id:
             bad.append(CheckResult.failed(f"{c.image} running at {registry_digest}", "no imageID yet (not started)",
                                           where, [pod_line(p)]))
             continue
-        image_id = status["imageID"]
         digest = image_id_digest(image_id)
         if digest is None:
             raise CannotDecide(f"imageID {image_id!r} carries no registry digest; can't compare it", where)

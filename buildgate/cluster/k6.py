@@ -4,16 +4,27 @@
 kustomization commit (the last commit that touched the kustomization file) or a descendant of
 it. The check waits (budget ``cluster.wait.sync``) for Argo CD to catch up; a Degraded app, or a
 failed sync operation, fails once it has lasted the grace period.
+
+Only what Argo CD itself resolved counts: the revision must be a full commit id (a symbolic
+``HEAD``/``main``/``main~0`` would be resolved in the local clone: :class:`CannotDecide`), and
+the Application must deploy the kustomization's folder of the target's repository
+(``spec.source`` or one of ``spec.sources``; otherwise a failure naming both). Every field read
+from the Application is type-checked (:mod:`buildgate.cluster.fields`).
 """
 from __future__ import annotations
 
+import posixpath
+import re
 from typing import Any
 
+from buildgate.cluster import fields as F
 from buildgate.cluster.config import WaitBudget
 from buildgate.cluster.evidence import application_evidence, redact
 from buildgate.cluster.reader import APPLICATIONS, ClusterReader
 from buildgate.cluster.wait import DEGRADED, DONE, PENDING, Observation, eventually
 from buildgate.errors import CannotDecide, InputError
+from buildgate.oci.attestations import normalize_repo_url
+from buildgate.oci.checks import github_url
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
 
@@ -26,30 +37,113 @@ def kustomization_commit(repo: Repo, path: str) -> str:
     return out
 
 
-def revisions_of(app: dict) -> list[str]:
-    sync = (app.get("status") or {}).get("sync") or {}
-    if sync.get("revision"):
-        return [str(sync["revision"])]
-    return [str(r) for r in sync.get("revisions") or [] if r]
+KIND = "Application"
+_FULL_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
-def contains(repo: Repo, revision: str, commit: str) -> bool | None:
-    """True when ``revision`` is ``commit`` or a descendant; None when the repo doesn't know it."""
-    full = repo.try_rev_parse(revision)
-    if full is None:
+def kustomization_folder(kustomization: str) -> str:
+    """The folder Argo CD must deploy from: ``k8s/kustomization.yml`` -> ``k8s`` (root: ``""``)."""
+    return _clean_path(posixpath.dirname(kustomization))
+
+
+def _clean_path(path: str) -> str:
+    p = posixpath.normpath(path.strip()) if path.strip() else ""
+    return "" if p in (".", "/") else p.strip("/")
+
+
+def _repo_key(url: str) -> str:
+    return normalize_repo_url(url)
+
+
+def sources_of(app: dict) -> list[tuple[str, dict]]:
+    """``(field, source)`` for each source: ``spec.sources[i]`` (multi-source), else ``spec.source``."""
+    where = ref_of(app)
+    multi = F.objects(app, "spec.sources", where, KIND)
+    if multi:
+        return [(f"spec.sources[{i}]", s) for i, s in enumerate(multi)]
+    return [("spec.source", F.get(app, "spec.source", dict, where, KIND, {}))]
+
+
+def source_text(field: str, src: dict, where: str) -> str:
+    url = F.text(src, "repoURL", where, KIND, prefix=field + ".") or "(none)"
+    path = F.text(src, "path", where, KIND, prefix=field + ".")
+    return f"{field} {url} path {path or '(root)'}"
+
+
+def matching_sources(app: dict, github: str | None, folder: str) -> list[int]:
+    """Indexes (into :func:`sources_of`) of the sources that deploy ``folder`` of ``github``
+    (``ORG/REPO``; None: any repository). URLs compare normalised (``https://github.com/O/R(.git)``,
+    ``git@github.com:O/R.git``, ``ssh://``, case), paths after ``normpath``."""
+    where = ref_of(app)
+    want_url = _repo_key(github_url(github)) if github else None
+    out = []
+    for i, (field, src) in enumerate(sources_of(app)):
+        url = F.text(src, "repoURL", where, KIND, prefix=field + ".")
+        path = F.text(src, "path", where, KIND, prefix=field + ".")  # absent: the repository's root
+        if want_url is not None and _repo_key(url) != want_url:
+            continue
+        if _clean_path(path) != folder:
+            continue
+        out.append(i)
+    return out
+
+
+def revisions_of(app: dict, sources: list[int] | None = None) -> list[str]:
+    """The revisions Argo CD reports (``status.sync.revision``, or ``revisions`` for a
+    multi-source app, one per source); with ``sources``, only those sources' revisions."""
+    where = ref_of(app)
+    single = F.text(app, "status.sync.revision", where, KIND)
+    many = F.strings(app, "status.sync.revisions", where, KIND)
+    if sources is None:
+        return [single] if single else [r for r in many if r]
+    if many and F.objects(app, "spec.sources", where, KIND):
+        return [many[i] for i in sources if i < len(many) and many[i]]
+    return [single] if single and sources else []
+
+
+def ref_of(app: dict) -> str:
+    return F.ref_of(app, KIND)
+
+
+def commit_id(repo: Repo, revision: str, where: str) -> str:
+    """``revision`` as a commit id: it must already be a full one (40 or 64 hex digits).
+
+    Argo CD reports the commit it synced; a symbolic name (``HEAD``, ``main``, ``main~0``, a
+    tag, a short sha) would be resolved in the *local* clone, which says nothing about what the
+    cluster runs, so it is :class:`CannotDecide`. A full id naming an object that is not a
+    commit (an annotated tag) is refused too."""
+    if not _FULL_COMMIT.fullmatch(revision):
+        raise CannotDecide(f"Application revision {revision!r} is not a full commit id (40 or 64 lower-case hex "
+                           f"digits); a branch, tag, HEAD or short sha would be resolved in the local clone, not "
+                           f"as Argo CD resolved it", where)
+    return revision
+
+
+def contains(repo: Repo, revision: str, commit: str, where: str = "") -> bool | None:
+    """True when ``revision`` (a full commit id) is ``commit`` or a descendant; None when the
+    repository doesn't know it."""
+    full = commit_id(repo, revision, where)
+    resolved = repo.try_rev_parse(full)
+    if resolved is None:
         return None
+    if resolved != full:
+        raise CannotDecide(f"Application revision {revision} names a {repo.git('cat-file', '-t', full).strip()} "
+                           f"object, not a commit", where)
     return repo.is_ancestor(commit, full)
 
 
-def application_observation(app: dict | None, repo: Repo, commit: str) -> Observation:
+def application_observation(app: dict | None, repo: Repo, commit: str, github: str | None = None,
+                            folder: str | None = None) -> Observation:
+    """One look at the Application. With ``folder`` (and ``github``), only the revisions of the
+    sources deploying that folder of that repository count."""
     if app is None:
         return Observation(PENDING, "no such Application")
-    st = app.get("status") or {}
-    sync = (st.get("sync") or {}).get("status") or "Unknown"
-    health = (st.get("health") or {}).get("status") or "Unknown"
-    phase = (st.get("operationState") or {}).get("phase")
-    revs = revisions_of(app)
-    verdicts = {r: contains(repo, r, commit) for r in revs}
+    where = ref_of(app)
+    sync = F.text(app, "status.sync.status", where, KIND) or "Unknown"
+    health = F.text(app, "status.health.status", where, KIND) or "Unknown"
+    phase = F.text(app, "status.operationState.phase", where, KIND) or None
+    revs = revisions_of(app, matching_sources(app, github, folder) if folder is not None else None)
+    verdicts = {r: contains(repo, r, commit, where) for r in revs}
     if not revs:
         rev_text = "no revision"
     else:
@@ -57,7 +151,7 @@ def application_observation(app: dict | None, repo: Repo, commit: str) -> Observ
             f"{r[:12]} ({'contains' if v else 'unknown to the repository' if v is None else 'does not contain'} "
             f"{commit[:7]})" for r, v in verdicts.items())
     summary = f"sync {sync} at {rev_text}, health {health}" + (f", operation {phase}" if phase else "")
-    rv = (app.get("metadata") or {}).get("resourceVersion")
+    rv = F.text(app, "metadata.resourceVersion", where, KIND) or None
     facts = [f"unknown:{r}" for r, v in verdicts.items() if v is None]
     if sync == "Synced" and health == "Healthy" and revs and any(verdicts.values()):
         return Observation(DONE, summary, rv, facts)
@@ -66,11 +160,26 @@ def application_observation(app: dict | None, repo: Repo, commit: str) -> Observ
     return Observation(PENDING, summary, rv, facts)
 
 
+def source_mismatch(app: dict, github: str | None, folder: str) -> str | None:
+    """None when a source of ``app`` deploys ``folder`` of ``github``; else what it deploys."""
+    if matching_sources(app, github, folder):
+        return None
+    where = ref_of(app)
+    return "; ".join(source_text(field, src, where) for field, src in sources_of(app))
+
+
 def application_deployed(reader: ClusterReader, namespace: str, name: str, repo: Repo, kustomization: str,
-                         budget: WaitBudget) -> CheckResult:
-    """K6, waiting up to ``budget`` for Argo CD to sync the kustomization commit."""
+                         budget: WaitBudget, github: str | None = None) -> CheckResult:
+    """K6, waiting up to ``budget`` for Argo CD to sync the kustomization commit.
+
+    The Application must deploy the kustomization's folder (``spec.source.path``, or one of
+    ``spec.sources``) of the target's repository (``github``, ``ORG/REPO``; None skips the
+    repository comparison), at a full commit id that is the kustomization commit or a
+    descendant of it.
+    """
     ref = f"{namespace}/Application/{name}"
     commit = kustomization_commit(repo, kustomization)
+    folder = kustomization_folder(kustomization)
     expected = (f"Application {name} Synced and Healthy at a revision containing {commit[:7]} "
                 f"(last commit touching {kustomization})")
     if not reader.argocd_served():
@@ -79,12 +188,17 @@ def application_deployed(reader: ClusterReader, namespace: str, name: str, repo:
     first = reader.get_application(namespace, name)
     if first is None:
         return CheckResult.failed(expected, "no such Application", ref)
+    wrong = source_mismatch(first, github, folder)
+    if wrong is not None:
+        want = f"a source {github_url(github) + ' ' if github else ''}path {folder or '(root)'}"
+        return CheckResult.failed(f"Application {name} deploying {want} (the folder of {kustomization})",
+                                  redact(wrong), ref, application_evidence(first))
     seen: dict[str, Any] = {"app": first}
 
     def observe() -> Observation:
         app = seen.pop("app", None) if "app" in seen else reader.get_application(namespace, name)
         seen["last"] = app
-        return application_observation(app, repo, commit)
+        return application_observation(app, repo, commit, github, folder)
 
     def wake(obs: Observation, seconds: float) -> None:
         reader.wait_for_change(APPLICATIONS, namespace, name, obs.resource_version, seconds)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from buildgate.cluster import fields as F
 from buildgate.cluster.config import DEFAULT_NAMESPACE, ClusterConfig
 from buildgate.errors import (
     CannotDecide,
@@ -72,12 +73,23 @@ EVENTS = Kind("", "v1", "events")
 APPLICATIONS = Kind("argoproj.io", "v1alpha1", "applications")
 
 
-def selector_string(selector: dict | None) -> str:
-    """A label selector (``matchLabels`` and ``matchExpressions``) in the API's string form."""
-    selector = selector or {}
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+def selector_string(selector: dict | None, where: str | None = None) -> str:
+    """A label selector (``matchLabels`` and ``matchExpressions``) in the API's string form.
+
+    A selector of the wrong shape (labels that aren't strings, an expression that isn't an
+    object) is a :class:`ProtocolError` naming the field and ``where``."""
+    at, kind = where or "label selector", "Deployment"
+    if selector is not None and not isinstance(selector, dict):
+        raise F.malformed(kind, "spec.selector", "an object", selector, at)
+    labels = F.get(selector or {}, "matchLabels", dict, at, kind, {}, prefix="spec.selector.")
+    for k, v in labels.items():
+        if not isinstance(v, str):
+            raise F.malformed(kind, f"spec.selector.matchLabels.{k}", "a string", v, at)
+    parts = [f"{k}={v}" for k, v in sorted(labels.items())]
+    for i, expr in enumerate(F.objects(selector or {}, "matchExpressions", at, kind, prefix="spec.selector.")):
+        pre = f"spec.selector.matchExpressions[{i}]."
+        key, op = F.text(expr, "key", at, kind, prefix=pre), F.text(expr, "operator", at, kind, prefix=pre)
+        values = F.strings(expr, "values", at, kind, prefix=pre)
         if op == "In":
             parts.append(f"{key} in ({','.join(values)})")
         elif op == "NotIn":
@@ -87,8 +99,22 @@ def selector_string(selector: dict | None) -> str:
         elif op == "DoesNotExist":
             parts.append(f"!{key}")
         else:
-            raise CannotDecide(f"unknown label selector operator {op!r}")
+            raise CannotDecide(f"unknown label selector operator {op!r}", where)
     return ",".join(parts)
+
+
+def _one(out: Any, kind: str, where: str) -> dict | None:
+    """A single object as the API served it: a JSON object (or None for 404)."""
+    if out is not None and not isinstance(out, dict):
+        raise F.malformed(kind, "(the answer)", "an object", out, where)
+    return out
+
+
+def _items(out: Any, kind: str, where: str) -> list[dict]:
+    """A list answer's ``items``: a list of objects (``null`` reads as empty)."""
+    if not isinstance(out, dict):
+        raise F.malformed(kind, "(the answer)", "an object", out, where)
+    return list(F.objects(out, "items", where, kind))
 
 
 def _safe_host(url: str) -> str:
@@ -197,22 +223,30 @@ class ClusterReader:
                              where)
 
     # -- reads ---------------------------------------------------------------------------------
+    # Every answer's shape is checked here (an object; a list's ``items`` a list of objects);
+    # the fields inside are checked where they are read (buildgate.cluster.fields).
     def get_deployment(self, namespace: str, name: str) -> dict | None:
-        return self._call("get", DEPLOYMENTS, namespace, self._apps.read_namespaced_deployment, name, namespace,
-                          missing_ok=True)
+        out = self._call("get", DEPLOYMENTS, namespace, self._apps.read_namespaced_deployment, name, namespace,
+                         missing_ok=True)
+        return _one(out, "Deployment", f"{namespace}/Deployment/{name}")
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict]:
         out = self._call("list", PODS, namespace, self._core.list_namespaced_pod, namespace,
                          label_selector=label_selector)
-        return list(out.get("items") or [])
+        return _items(out, "PodList", f"{namespace}/{PODS.qualified}")
 
     def list_events(self, namespace: str, kind: str, name: str) -> list[dict]:
         """Events about one object, oldest first."""
         out = self._call("list", EVENTS, namespace, self._core.list_namespaced_event, namespace,
                          field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
-        items = list(out.get("items") or [])
-        return sorted(items, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or
-                      (e.get("metadata") or {}).get("creationTimestamp") or "")
+        items = _items(out, "EventList", f"{namespace}/{EVENTS.qualified}")
+
+        def when(e: dict) -> str:
+            where = F.ref_of(e, "Event", namespace)
+            return (F.text(e, "lastTimestamp", where, "Event") or F.text(e, "eventTime", where, "Event")
+                    or F.text(e, "metadata.creationTimestamp", where, "Event"))
+
+        return sorted(items, key=when)
 
     def argocd_served(self) -> bool:
         """Whether the cluster serves ``applications.argoproj.io/v1alpha1`` (the Argo CD CRD)."""
@@ -220,12 +254,18 @@ class ClusterReader:
                          self._custom.get_api_resources, APPLICATIONS.group, APPLICATIONS.version, missing_ok=True)
         if out is None:
             return False
-        return any(r.get("name") == APPLICATIONS.plural for r in out.get("resources") or [])
+        where = "argoproj.io/v1alpha1 (discovery)"
+        if not isinstance(out, dict):
+            raise F.malformed("APIResourceList", "(the answer)", "an object", out, where)
+        resources = F.objects(out, "resources", where, "APIResourceList")
+        return any(F.text(r, "name", where, "APIResourceList", prefix=f"resources[{i}].") == APPLICATIONS.plural
+                   for i, r in enumerate(resources))
 
     def get_application(self, namespace: str, name: str) -> dict | None:
-        return self._call("get", APPLICATIONS, namespace, self._custom.get_namespaced_custom_object,
-                          APPLICATIONS.group, APPLICATIONS.version, namespace, APPLICATIONS.plural, name,
-                          missing_ok=True)
+        out = self._call("get", APPLICATIONS, namespace, self._custom.get_namespaced_custom_object,
+                         APPLICATIONS.group, APPLICATIONS.version, namespace, APPLICATIONS.plural, name,
+                         missing_ok=True)
+        return _one(out, "Application", f"{namespace}/Application/{name}")
 
     # -- waiting -------------------------------------------------------------------------------
     def wait_for_change(self, kind: Kind, namespace: str, name: str, resource_version: str | None,
