@@ -41,14 +41,14 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from buildgate.errors import NotApplicable, ProtocolError, RateLimited, Unauthorized, Unreachable
 from buildgate.oci.auth import (
+    GHCR_HOST,
+    GHCR_TOKEN_ENVS,
+    GHCR_USER_ENVS,
     ChainCredentials,
     Challenge,
     Credential,
     CredentialSource,
     DockerConfigCredentials,
-    GHCR_HOST,
-    GHCR_TOKEN_ENVS,
-    GHCR_USER_ENVS,
     EnvCredentials,
     NoCredentials,
     parse_challenge,

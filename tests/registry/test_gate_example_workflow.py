@@ -22,7 +22,7 @@ def test_the_example_workflow_is_valid():
     if exe is None:
         pytest.skip("check-jsonschema is not installed")
     proc = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
