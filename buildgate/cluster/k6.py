@@ -105,7 +105,7 @@ def ref_of(app: dict) -> str:
     return F.ref_of(app, KIND)
 
 
-def commit_id(repo: Repo, revision: str, where: str) -> str:
+def commit_id(revision: str, where: str) -> str:
     """``revision`` as a commit id: it must already be a full one (40 or 64 hex digits).
 
     Argo CD reports the commit it synced; a symbolic name (``HEAD``, ``main``, ``main~0``, a
@@ -122,7 +122,7 @@ def commit_id(repo: Repo, revision: str, where: str) -> str:
 def contains(repo: Repo, revision: str, commit: str, where: str = "") -> bool | None:
     """True when ``revision`` (a full commit id) is ``commit`` or a descendant; None when the
     repository doesn't know it."""
-    full = commit_id(repo, revision, where)
+    full = commit_id(revision, where)
     resolved = repo.try_rev_parse(full)
     if resolved is None:
         return None
