@@ -43,4 +43,4 @@ def _(cluster_reader, cluster_config, repo, target):
     from buildgate.cluster import k6
 
     check(k6.application_deployed(cluster_reader, cluster_config.argocd_namespace, cluster_config.application,
-                                  repo, target.kustomization, cluster_config.sync))
+                                  repo, target.kustomization, cluster_config.sync, github=target.github))
