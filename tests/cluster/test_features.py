@@ -88,3 +88,18 @@ def test_missing_crd_is_an_error_and_no_cluster_is_a_skip(tmp_path, sandbox, kub
     got = _criteria(report)
     assert got["K5"]["verdict"] == "skipped" and "no cluster configured" in got["K5"]["message"], out
     assert got["K6"]["verdict"] == "skipped"
+
+
+def test_an_application_deploying_another_repository_fails_k6_through_the_feature(tmp_path, sandbox, kubeapi):
+    deployments = expected_deployments(Repo(sandbox.path), "k8s/kustomization.yml", "moltbook", BUILT)
+    objs = []
+    for d in deployments:
+        w = o.Workload(d.name, {c.name: (c.image, o.image_id(c.image, DIGEST)) for c in d.containers})
+        objs += o.healthy(w)
+    app = o.application(revision=sandbox.head, repo_url="https://github.com/someone-else/fork.git")
+    s = kubeapi(o.world_of(*objs, app))
+    code, report, out = run_pytest("features/cluster", "-q", "-p", "no:xdist", "-m", "K6",
+                                   "--target", str(_target(tmp_path, sandbox, s.kubeconfig)))
+    k6 = report["criteria"]["K6"]
+    assert k6["verdict"] == "fail", out
+    assert "ardenone/moltbook-org" in k6["message"] and "someone-else/fork" in k6["message"]
