@@ -32,8 +32,24 @@ def v2_build_fails(attempt: probes.BuildAttempt, dh: DevpodHost) -> CheckResult:
 
 
 def run_local_build(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
-    """V3's probe: the local build script in the devpod, every build tool shimmed."""
-    return probes.run_with_shims(dh, repo, target.scripts["local_build"], probes.BUILD_TOOLS, timeout=SHELL_TIMEOUT)
+    """V3's probe: the local build script in the devpod, every build tool shimmed (on PATH, and
+    over the real binaries where the devpod allows a private mount namespace). The script is
+    read first for calls the PATH shims can't see; where the real binaries can't be shadowed,
+    a script with such a build or push call that may run before its guard exits (or whose guard
+    doesn't detect this devpod) is not run. On a real devpod the image stores are compared
+    before and after the run."""
+    script = target.scripts["local_build"]
+    text = repo.read_text(script)
+    scan = probes.scan_script(text, target.docs, script)
+    refuse = [b for b in scan.bypasses if b.blocking]
+    if not refuse and any(b.kind for b in scan.bypasses):
+        shows = probes.signals_in_devpod(dh)
+        if not set(probes.signals_in_script(text)) & set(shows):
+            refuse = [b for b in scan.bypasses if b.kind]
+    run = probes.run_with_shims(dh, repo, script, probes.BUILD_TOOLS, timeout=SHELL_TIMEOUT,
+                                refuse_unshadowed=refuse, watch_images=not dh.sandbox)
+    run.scan = scan
+    return run
 
 
 def v3_stops_before_build(run: ShimmedRun, dh: DevpodHost, repo: Any) -> CheckResult:

@@ -17,6 +17,7 @@ from buildgate.devpod.probes import (
     ShimmedRun,
     build_or_push,
     label,
+    scan_script,
     signals_in_script,
 )
 from buildgate.errors import CannotDecide, InputError
@@ -103,10 +104,23 @@ def guard_diagnosis(script_text: str, devpod_signals: Sequence[str]) -> str:
 
 
 def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequence[str], where: str) -> CheckResult:
-    """V3a: the local build script exits non-zero before any build or push invocation."""
-    evidence = [f"ran ./{run.script} in {where} -> exit {run.rc}" + (" (staged copy)" if run.staged else "")]
+    """V3a: the local build script exits non-zero before any build or push invocation: none was
+    recorded (by the PATH shims, or by the shims bound over the real tools), none is called in a
+    way the shims can't see before the guard exits (static scan), and no image appeared."""
+    expected = "the local build script to stop in the devpod before any build or push"
+    scan = run.scan or scan_script(script_text, "DOCKER_BUILD.md", run.script)
+    evidence = [f"ran ./{run.script} in {where} -> exit {run.rc}" + (" (staged copy)" if run.staged else "")
+                if run.not_run is None else f"did not run ./{run.script} in {where}: {run.not_run}"]
     evidence += [f"recorded: {c.text}" for c in run.calls] or ["recorded: no docker/podman/buildah call"]
     evidence.append("devpod shows: " + (", ".join(label(s) for s in devpod_signals) or "no devpod traces"))
+    if run.shadowed:
+        evidence.append("real tools shadowed by the recording shim: " + ", ".join(run.shadowed))
+    elif run.shadow_note:
+        evidence.append(f"real tools not shadowed: {run.shadow_note}")
+    evidence += scan.evidence(run.script)
+    for img in run.images:
+        evidence.append(f"{img.tool} images: " + (img.note or (f"new after the run: {', '.join(img.new)}" if img.new
+                                                               else "none new after the run")))
     if run.timed_out:
         raise CannotDecide(f"{run.script} did not finish in the devpod (timed out)", where)
     builds = [(c, build_or_push(c)) for c in run.calls if build_or_push(c)]
@@ -115,9 +129,27 @@ def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequen
         line = _call_line(script_text, call)
         at = f"{run.script}:{line}" if line else run.script
         why = guard_diagnosis(script_text, devpod_signals)
-        return CheckResult.failed(
-            "the local build script to stop in the devpod before any build or push",
-            f"it ran `{call.text}` ({kind}); {why}", at, evidence)
+        return CheckResult.failed(expected, f"it ran `{call.text}` ({kind}); {why}", at, evidence)
+    blocking = [b for b in scan.bypasses if b.blocking]
+    if blocking:
+        b = blocking[0]
+        at = f"{run.script}:{b.line}"
+        what = f"{b.kind}" if b.kind != "unknown" else "a subcommand buildgate can't read, maybe a build"
+        if b.reach is None:
+            found = (f"the script calls a build tool by absolute path, which the shims can't intercept: `{b.text}` "
+                     f"({b.tool} {b.how}; {what}), and {b.reach_note} ({scan.guard_note})")
+        else:
+            found = (f"it calls `{b.text}` ({b.tool} {b.how}; {what}), which PATH shims can't intercept, and it "
+                     f"{b.reach_note}")
+        return CheckResult.failed(expected, found, at, evidence)
+    if run.not_run is not None:
+        why = guard_diagnosis(script_text, devpod_signals)
+        return CheckResult.failed(expected, f"not run: {run.not_run}; {why}", run.script, evidence)
+    grown = [img for img in run.images if img.new]
+    if grown:
+        img = grown[0]
+        return CheckResult.failed(expected, f"a new image in {img.tool}'s store after the run: {img.new[0]}"
+                                  + (f" (and {len(img.new) - 1} more)" if len(img.new) > 1 else ""), run.script, evidence)
     if run.rc == 0:
         why = guard_diagnosis(script_text, devpod_signals)
         return CheckResult.failed("the local build script to exit non-zero in the devpod",

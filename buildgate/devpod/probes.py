@@ -7,6 +7,7 @@ made in :mod:`buildgate.devpod.checks`.
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import secrets
 import shlex
@@ -352,6 +353,11 @@ class ShimmedRun:
     timed_out: bool
     staged: bool  # True: the script was copied into a temporary folder (no repo in the devpod)
     cleaned: bool = True
+    shadowed: list[str] = field(default_factory=list)  # real tool paths the shims were bind-mounted over
+    shadow_note: str = ""  # why absolute paths were not shadowed (empty when they were, or not asked)
+    not_run: str | None = None  # why the script was not run at all (it would have built for real)
+    scan: "ScriptScan | None" = None  # the static scan for calls the PATH shims can't see
+    images: list["ImageChange"] = field(default_factory=list)  # image stores compared before/after the run
 
     def last_line(self) -> str:
         lines = [ln.strip() for ln in self.output.splitlines() if ln.strip()]
@@ -371,13 +377,60 @@ def parse_calls(raw: bytes) -> list[Call]:
     return calls
 
 
+# The tools' usual homes: the shims are bind-mounted over every one that exists, so a call by
+# absolute path (or through `command -p`, `env -i`, `sudo`) is recorded and runs nothing either.
+SHADOW_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+# Run in a private mount and PID namespace: the bind mounts exist only for the script's processes
+# and vanish with them; every process the script leaves behind dies with it (--kill-child, PID 1).
+_UNSHARE = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private", "--"]
+_SHADOW = (
+    'n=$1; shift; '
+    'while [ "$n" -gt 0 ]; do '
+    '  mount --bind "$1" "$2" || { echo "buildgate: cannot bind the shim over $2" >&2; exit 125; }; '
+    '  shift 2; n=$((n - 1)); '
+    'done; '
+    'exec "$@"'
+)
+_SHADOW_FAILED = "buildgate: cannot bind the shim over"
+
+
+def _tool_paths(dh: DevpodHost, names: Sequence[str], path: str) -> list[tuple[str, str]]:
+    """``(name, real path)`` of every copy of ``names`` in :data:`SHADOW_DIRS` and on ``path``."""
+    dirs = list(dict.fromkeys([*SHADOW_DIRS, *(d for d in path.split(":") if d.startswith("/"))]))
+    prog = ('for n in $1; do for d in $2; do '
+            '[ -f "$d/$n" ] && printf "%s %s\\n" "$n" "$(readlink -f "$d/$n")"; done; done; true')
+    res = dh.run(["sh", "-c", prog, "sh", " ".join(names), " ".join(dirs)], timeout=30)
+    out: dict[str, str] = {}
+    for line in res.stdout.splitlines():
+        name, _, real = line.partition(" ")
+        if name in names and real.startswith("/"):
+            out.setdefault(real, name)
+    return [(n, r) for r, n in out.items()]
+
+
+def can_shadow(dh: DevpodHost, probe_dir: str) -> tuple[bool, str]:
+    """Whether this devpod lets a script run in a private mount namespace with bind mounts."""
+    res = dh.run([*_UNSHARE, "sh", "-c", 'mount --bind "$1" "$1"', "sh", probe_dir], timeout=30)
+    if res.rc == 0:
+        return True, ""
+    return False, f"unshare/mount not permitted here (exit {res.rc}: {res.last_line()})"
+
+
 def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str], args: Sequence[str] = (),
-                   timeout: float = 120, env: dict[str, str] | None = None) -> ShimmedRun:
+                   timeout: float = 120, env: dict[str, str] | None = None, *, shadow: bool | None = None,
+                   refuse_unshadowed: Sequence["Bypass"] = (), watch_images: bool = False) -> ShimmedRun:
     """Run ``script`` (repository-relative) in the devpod with ``shims`` first on PATH.
 
     The script runs from the devpod's checkout (``dh.repo_dir``) when there is one, else from a
     temporary folder holding a copy of it at the same relative path. The run's environment is
     the devpod's, plus the shim folder in front of ``PATH``.
+
+    ``shadow`` (``None``: whenever the devpod allows it; always on the sandbox devpod): the run
+    also gets a private mount and PID namespace in which the shims are bind-mounted over the
+    real tools, so a call by absolute path is recorded and runs nothing. Where that is not
+    possible and ``refuse_unshadowed`` names calls the PATH shims can't see, the script is not
+    run at all (``not_run`` says why): it would build for real. ``watch_images``: the podman,
+    buildah and docker image lists are compared before and after the run.
     """
     text = repo.read_text(script)  # InputError when the script is missing: an error verdict
     tmp = dh.mktemp_dir("buildgate-shim")
@@ -404,15 +457,82 @@ def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str],
         path = dh.run(["sh", "-c", 'printf %s "$PATH"'], timeout=30).stdout or "/usr/local/bin:/usr/bin:/bin"
         argv = [f"./{script}", *args]
         run_env = {**_SAFE_ENV, "GH_CONFIG_DIR": f"{tmp}/gh-config", **(env or {}), "PATH": f"{tmp}/bin:{path}"}
-        res: RunResult = dh.run(argv, cwd=cwd, env=run_env, timeout=timeout)
-        if res.rc == 126 and "ermission denied" in res.output:
-            raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
-        calls = parse_calls(dh.read_bytes(log))
-        run = ShimmedRun(script, argv, res.rc, res.output, calls, res.timed_out, staged)
+        shadowed: list[str] = []
+        note = ""
+        if shadow is not False:
+            ok, note = can_shadow(dh, f"{tmp}/bin")
+            if not ok and (shadow or dh.sandbox):
+                raise RemoteError(f"cannot shadow the build tools in the devpod: {note}", dh.name)
+            if ok:
+                pairs = _tool_paths(dh, shims, path)
+                shadowed = [real for _n, real in pairs]
+                binds = [x for name, real in pairs for x in (f"{tmp}/bin/{name}", real)]
+                argv = [*_UNSHARE, "sh", "-c", _SHADOW, "sh", str(len(pairs)), *binds, *argv]
+        else:
+            note = "not asked"
+        if not shadowed and refuse_unshadowed:
+            b = refuse_unshadowed[0]
+            why = (f"`{b.text}` ({b.how}, {script}:{b.line}) would run unintercepted: absolute paths can't be "
+                   f"shadowed here ({note or 'none of the tools is installed'})")
+            run = ShimmedRun(script, argv, -1, "", [], False, staged, shadow_note=note, not_run=why)
+        else:
+            before = image_lists(dh) if watch_images else {}
+            res: RunResult = dh.run(argv, cwd=cwd, env=run_env, timeout=timeout)
+            if res.rc == 125 and _SHADOW_FAILED in res.output:
+                raise RemoteError(f"cannot shadow the build tools in the devpod: {res.last_line()}", dh.name)
+            if res.rc == 126 and "ermission denied" in res.output:
+                raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
+            calls = parse_calls(dh.read_bytes(log))
+            run = ShimmedRun(script, argv, res.rc, res.output, calls, res.timed_out, staged,
+                             shadowed=shadowed, shadow_note="" if shadowed else note)
+            if watch_images:
+                run.images = compare_images(before, image_lists(dh))
     finally:
         gone = dh.remove_tree(tmp)
     run.cleaned = gone
     return run
+
+
+# -- image stores (V3 on a devpod where absolute paths can't be shadowed) ------------------------
+IMAGE_LISTS = {
+    "podman": ["podman", "images", "--all", "--noheading", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"],
+    "buildah": ["buildah", "images", "--all", "--noheading", "--no-trunc", "--format", "{{.ID}} {{.Name}}:{{.Tag}}"],
+    "docker": ["docker", "images", "--all", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"],
+}
+
+
+@dataclass
+class ImageChange:
+    """One image store compared before and after a script run."""
+
+    tool: str
+    new: list[str] = field(default_factory=list)  # "id name:tag" lines that appeared
+    note: str = ""  # why the store could not be compared (empty when it was)
+
+
+def image_lists(dh: DevpodHost) -> dict[str, set[str] | str]:
+    """``{tool: image lines}`` for each of podman, buildah and docker present in the devpod, or
+    ``{tool: reason}`` when its list can't be read (a dead daemon, a storage driver that fails)."""
+    out: dict[str, set[str] | str] = {}
+    for tool, argv in IMAGE_LISTS.items():
+        if not dh.which(tool):
+            continue
+        res = dh.run(argv, timeout=60)
+        out[tool] = ({" ".join(ln.split()) for ln in res.stdout.splitlines() if ln.strip()} if res.rc == 0
+                     else f"exit {res.rc}: {res.last_line()}")
+    return out
+
+
+def compare_images(before: dict[str, set[str] | str], after: dict[str, set[str] | str]) -> list[ImageChange]:
+    """What appeared in each image store between two :func:`image_lists`."""
+    out = []
+    for tool in dict.fromkeys([*before, *after]):
+        b, a = before.get(tool), after.get(tool)
+        if isinstance(b, set) and isinstance(a, set):
+            out.append(ImageChange(tool, sorted(a - b)))
+        else:
+            out.append(ImageChange(tool, note=str(b if isinstance(b, str) else a if isinstance(a, str) else "absent")))
+    return out
 
 
 # -- classifying build-tool calls ----------------------------------------------------------
@@ -454,4 +574,314 @@ def build_or_push(call: Call) -> str | None:
         return "build"
     if sub == "push" or sub2 == "push":
         return "push"
+    return None
+
+
+# -- the static scan: calls the PATH shims can't see ---------------------------------------------
+@dataclass(frozen=True)
+class Bypass:
+    """A build-tool call in a script that a PATH shim would not see: by absolute path, through
+    ``command -p``/``env``/``sudo``/``exec``, after a ``PATH`` reset, or through a path looked up
+    with ``command -v``."""
+
+    line: int
+    tool: str
+    how: str
+    text: str
+    kind: str | None  # "build" | "push" | "unknown" (subcommand not known statically) | None (harmless)
+    reach: bool | None = None  # True: runs before the guard's exit; False: only after it (or never); None: can't tell
+    reach_note: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        """A build or push (or a call that may be one) that can run before the guard stops the script."""
+        return self.kind is not None and self.reach is not False
+
+
+@dataclass
+class ScriptScan:
+    """What :func:`scan_script` found: the calls the shims can't see, and the guard's exit."""
+
+    bypasses: list[Bypass]
+    guard_exit: int | None
+    guard_note: str  # how the guard's exit was found, or why it wasn't
+
+    def evidence(self, script: str) -> list[str]:
+        if not self.bypasses:
+            return ["static scan: no build tool called by absolute path, command -p, env, sudo, exec or after a PATH reset"]
+        out = [f"static scan: `{b.text}` calls {b.tool} {b.how} at {script}:{b.line}"
+               f" ({b.kind or 'not a build or push'}; {b.reach_note})" for b in self.bypasses]
+        return out + [f"static scan: {self.guard_note}"]
+
+
+_TOOL_LOOKUP = re.compile(r"(?:\bcommand\s+-[vV]|\bwhich|\btype\s+-[pP]|\bhash\s+-t)\s+[\"']?(%s)\b" % "|".join(BUILD_TOOLS))
+_FUNC_DEF = re.compile(r"^\s*(?:function\s+([A-Za-z_][\w:.-]*)\s*(?:\(\s*\))?|([A-Za-z_][\w:.-]*)\s*\(\s*\))\s*(?:\{|\(|$)")
+_SHELLS = ("sh", "bash", "dash", "ash", "ksh", "zsh", "busybox")
+
+
+def _functions(text: str) -> dict[str, tuple[int, int]]:
+    """``{name: (first line, last line)}`` of the functions a script defines (brace bodies)."""
+    from buildgate.shell import split_commands
+
+    lines = text.splitlines()
+    cmds = split_commands(text).commands
+    out: dict[str, tuple[int, int]] = {}
+    for n, line in enumerate(lines, 1):
+        m = _FUNC_DEF.match(line)
+        if not m:
+            continue
+        name = m.group(1) or m.group(2)
+        depth, end = 0, None
+        for cmd in cmds:
+            if cmd.line < n:
+                continue
+            words = [t.text for t in cmd.words if not t.op]
+            for k, w in enumerate(words):
+                if w == "{" and (k == 0 or words[k - 1] in ("then", "do", "else", name, "function")):
+                    depth += 1
+                elif w == "}" and k == 0:
+                    depth -= 1
+            if depth <= 0 and any(w == "}" for w in words[:1]):
+                end = cmd.line
+                break
+            if depth == 0 and cmd.line > n:
+                break  # not a brace body (a one-line or subshell body): read as top level
+        out[name] = (n, end if end is not None else n)
+    return out
+
+
+def _status_nonzero(words: list[str]) -> bool:
+    """``exit N`` with N not a literal 0 (an unknown status counts as non-zero; bare ``exit`` doesn't)."""
+    return len(words) > 1 and words[1] != "0"
+
+
+def scan_script(text: str, docs: str = "DOCKER_BUILD.md", path: str = "<script>") -> ScriptScan:
+    """Find the build-tool calls a PATH shim would miss, and whether each can run before the
+    guard's exit. The guard's exit is the first top-level ``exit N`` (N ≠ 0), or call of a
+    function that exits so, with the docs named within the dozen lines before it (or in that
+    function): the refusal V3 asks for. Reachability is read from the text: top-level calls by
+    line, calls inside functions by the lines their top-level callers are on."""
+    from buildgate import shell as sh
+
+    script = sh.parse_shell(text, path)
+    lines = text.splitlines()
+    funcs = _functions(text)
+    lookups = _lookup_vars(text)
+    path_resets: list[int] = []
+    found: list[tuple[int, str, str, list[str], str]] = []  # (line, tool, how, words after the tool, command)
+    calls: dict[str, list[int]] = {}  # function name -> lines it is called on
+    exits: list[int] = []
+    for cmd in script.commands:
+        words = [w.text for w in cmd]
+        line = cmd[0].line
+        _scan_command(words, line, script.variables, lookups, path_resets, found, 0)
+        body = sh.command_words(cmd)
+        names, k = sh.assignments([w.text for w in body])
+        if k >= len(body):
+            if any(n == "PATH" and not re.match(r"^\$\{?PATH\}?(?::|$)", v) for n, _op, v in names):
+                path_resets.append(line)
+            continue
+        first = body[k].text
+        if first in funcs and not (line == funcs[first][0] and len(body) == k + 1):  # not its own definition
+            calls.setdefault(first, []).append(line)
+        if first == "exit" and _status_nonzero([w.text for w in body[k:]]):
+            exits.append(line)
+
+    def inside(line: int) -> str | None:
+        for name, (a, b) in funcs.items():
+            if a < line <= b or (a == line == b):
+                return name
+        return None
+
+    base = posixpath.basename(docs)
+    code_lines = {n for n, ln in enumerate(lines, 1) if not ln.lstrip().startswith("#")}
+
+    def names_docs(a: int, b: int) -> bool:
+        return any(base in lines[n - 1] for n in range(max(1, a), min(b, len(lines)) + 1) if n in code_lines)
+
+    exiting = {name for name, (a, b) in funcs.items() if any(a <= e <= b for e in exits)}
+    guard_candidates: list[tuple[int, str]] = []
+    for e in exits:
+        if inside(e) is None and names_docs(e - 12, e):
+            guard_candidates.append((e, f"`exit` at line {e}"))
+    for name in exiting:
+        a, b = funcs[name]
+        for c in calls.get(name, []):
+            if inside(c) is None and (names_docs(a, b) or names_docs(c - 12, c)):
+                guard_candidates.append((c, f"call of {name} (which exits) at line {c}"))
+    guard = min(guard_candidates) if guard_candidates else None
+    if guard:
+        guard_note = f"the guard's exit: {guard[1]}"
+    else:
+        guard_note = (f"no guard's exit found (no top-level `exit N` with {base} named just before it), "
+                      "so buildgate can't tell what runs before it")
+
+    def first_top_call(name: str, seen: frozenset[str] = frozenset()) -> tuple[int | None, bool]:
+        """(earliest top-level line at which ``name`` runs, whether that is certain)."""
+        best: int | None = None
+        certain = True
+        for c in calls.get(name, []):
+            owner = inside(c)
+            if owner is None:
+                line_ = c
+            elif owner in seen or owner == name:
+                certain = False
+                continue
+            else:
+                line_, ok = first_top_call(owner, seen | {name})
+                certain = certain and ok
+                if line_ is None:
+                    continue
+            best = line_ if best is None else min(best, line_)
+        return best, certain
+
+    bypasses = []
+    seen: set[tuple[int, str]] = set()
+    for line, tool, how, rest, shown in found:
+        if (line, how) in seen:
+            continue
+        seen.add((line, how))
+        kind = _bypass_kind(tool, rest, script.variables)
+        owner = inside(line)
+        if owner is None:
+            at, certain = line, True
+        else:
+            at, certain = first_top_call(owner)
+            if at is None and certain:
+                bypasses.append(Bypass(line, tool, how, shown, kind, False,
+                                       f"in {owner}, which is never called"))
+                continue
+        if guard is None or at is None or not certain:
+            reach, note = None, "can't tell whether it runs before the guard exits"
+        elif at < guard[0]:
+            reach, note = True, f"runs before the guard's exit at line {guard[0]}" + (f" (through {owner}, called at line {at})" if owner else "")
+        elif at == guard[0]:
+            reach, note = None, f"on the guard's own line {guard[0]}: can't tell which runs first"
+        else:
+            reach, note = False, f"only after the guard's exit at line {guard[0]}" + (f" (through {owner}, called at line {at})" if owner else "")
+        bypasses.append(Bypass(line, tool, how, shown, kind, reach, note))
+    return ScriptScan(bypasses, guard[0] if guard else None, guard_note)
+
+
+def _lookup_vars(text: str) -> dict[str, str]:
+    """``{NAME: tool}`` for ``NAME=$(command -v docker)``-style assignments (a path resolved once)."""
+    from buildgate.shell import assignments, split_commands
+
+    out: dict[str, str] = {}
+    for cmd in split_commands(text).commands:
+        found, _k = assignments([t.text for t in cmd.words if not t.op])
+        for name, _op, value in found:
+            m = _TOOL_LOOKUP.search(value)
+            if m:
+                out[name] = m.group(1)
+    return out
+
+
+_VAR_REF = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
+
+
+def _scan_command(words: list[str], line: int, variables: dict[str, list[str]], lookups: dict[str, str],
+                  path_resets: list[int], found: list[tuple[int, str, str, list[str], str]], depth: int) -> None:
+    """Add the shim-bypassing build-tool call of one simple command (if any) to ``found``."""
+    from buildgate import shell as sh
+
+    i, how = 0, ""
+    while i < len(words) and words[i] in sh.KEYWORDS:
+        i += 1
+    start = i
+    names, k = sh.assignments(words[i:])
+    i += k
+    if any(n == "PATH" and not re.match(r"^\$\{?PATH\}?(?::|$)", v) for n, _op, v in names):
+        how = "with PATH reset in front of it"
+    while i < len(words):
+        w = words[i]
+        if w == "exec":
+            i += 1
+            while i < len(words) and words[i].startswith("-"):
+                i += 2 if words[i] == "-a" else 1
+        elif w == "command":
+            i += 1
+            opts = []
+            while i < len(words) and words[i].startswith("-") and words[i] != "--":
+                opts.append(words[i])
+                i += 1
+            if any("v" in o or "V" in o for o in opts):
+                return  # a lookup, not a call
+            if any("p" in o for o in opts):
+                how = "through `command -p` (the default PATH)"
+            if i < len(words) and words[i] == "--":
+                i += 1
+        elif w in ("builtin", "nohup", "time", "nice", "stdbuf", "setsid", "chronic"):
+            i += 1
+            while i < len(words) and words[i].startswith("-"):
+                i += 2 if words[i] in ("-n", "-i", "-o", "-e") else 1
+        elif w == "timeout":
+            i += 1
+            while i < len(words) and words[i].startswith("-"):
+                i += 2 if words[i] in ("-s", "-k", "--signal", "--kill-after") else 1
+            i += 1  # the duration
+        elif w in ("env", "sudo", "doas"):
+            if w == "env":
+                how = how or "through `env`"
+            else:
+                how = f"through `{w}` (its own PATH)"
+            i += 1
+            while i < len(words) and (words[i].startswith("-") or sh.ASSIGN.match(words[i])):
+                if words[i] in ("-u", "--unset", "-C", "--chdir", "-S", "--split-string", "-U", "--user", "-g", "--group"):
+                    i += 1
+                if words[i].startswith("-i") or words[i] == "--ignore-environment" or words[i].startswith("PATH="):
+                    how = "through `env` with a replaced environment or PATH" if w == "env" else how
+                i += 1
+        elif w in _SHELLS and "-c" in words[i + 1:i + 3] and depth < 3:
+            j = words.index("-c", i + 1)
+            if j + 1 < len(words):
+                for sub in sh.parse_shell(words[j + 1]).commands:
+                    _scan_command([x.text for x in sub], line, variables, lookups, path_resets, found, depth + 1)
+            return
+        elif w == "eval" and depth < 3:
+            for sub in sh.parse_shell(" ".join(words[i + 1:])).commands:
+                _scan_command([x.text for x in sub], line, variables, lookups, path_resets, found, depth + 1)
+            return
+        else:
+            break
+    if i >= len(words):
+        return
+    word, rest = words[i], words[i + 1:]
+    shown = " ".join(w for w in words[start:] if w)[:200]
+    ref = _VAR_REF.match(word)
+    if ref and ref.group(1) in lookups:
+        found.append((line, lookups[ref.group(1)], f"through ${ref.group(1)}, a path looked up with command -v", rest, shown))
+        return
+    m = _TOOL_LOOKUP.search(word)
+    if m:
+        found.append((line, m.group(1), "through a path looked up with command -v", rest, shown))
+        return
+    for value in sh.expand(word, variables):
+        tool = value.rsplit("/", 1)[-1]
+        if tool not in BUILD_TOOLS:
+            continue
+        if "/" in value:
+            found.append((line, tool, f"by absolute path {value}" if value.startswith("/") else f"by path {value}", rest, shown))
+        elif how:
+            found.append((line, tool, how, rest, shown))
+        elif any(p < line for p in path_resets):
+            reset = max(p for p in path_resets if p < line)
+            found.append((line, tool, f"after PATH is reset at line {reset}", rest, shown))
+        return
+
+
+def _bypass_kind(tool: str, rest: Sequence[str], variables: dict[str, list[str]]) -> str | None:
+    """build/push as :func:`build_or_push` reads the call; "unknown" when its subcommand can't be
+    read statically (a variable, a substitution); ``None`` for a harmless call (info, version)."""
+    from buildgate import shell as sh
+
+    args = []
+    for a in rest:
+        values = sh.expand(a, variables)
+        args.append(values[0] if len(values) == 1 and sh.is_resolved(values[0]) else sh.UNRESOLVED)
+    kind = build_or_push(Call(tool, tuple(args)))
+    if kind:
+        return kind
+    if any(sh.UNRESOLVED in w for w in command_words(args)):
+        return "unknown"
     return None

@@ -62,6 +62,21 @@ def _no_probe_leftovers(dh: DevpodHost) -> None:
     res = dh.run(["sh", "-c", "ls -d /var/tmp/buildgate-v2.* /tmp/buildgate-shim.* 2>/dev/null; true"])
     assert res.stdout.strip() == ""
     assert dh.mounts_under("/var/tmp") == [] and dh.mounts_under("/tmp") == []
+    for d in ("/usr", "/bin", "/sbin"):  # the shims bound over the real tools lived only as long as the run
+        assert dh.mounts_under(d) == [], d
+    assert not [ln for ln in _host_processes() if _BG_MARK in ln]
+
+
+def _host_processes() -> list[str]:
+    """Every process's command line on the harness machine (the devpod's processes included)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                out.append(entry.joinpath("cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                pass
+    return out
 
 
 # -- the sandbox looks like a containerd pod -------------------------------------------------
@@ -203,6 +218,162 @@ def test_v3_pushes_anyway_fails(variant) -> None:
 def test_v3_exit_zero_fails(variant) -> None:
     stops, docs = _v3(variant, WARNS_ONLY)
     assert not stops.ok and "expected the local build script to exit non-zero in the devpod; found exit 0" in stops.message
+
+
+# -- V3: calls the PATH shims can't see ------------------------------------------------------
+ABSOLUTE = """#!/usr/bin/env bash
+set -euo pipefail
+if [ -f /.dockerenv ]; then
+  echo "error: can't build inside a container; see DOCKER_BUILD.md" >&2
+  exit 1
+fi
+/usr/bin/podman build -t ghcr.io/ardenone/moltbook-api:dev api
+"""
+UNSET_HOST = """#!/usr/bin/env bash
+unset CONTAINER_HOST
+/usr/bin/podman build -t ghcr.io/ardenone/moltbook-api:dev api
+echo "error: this is the devpod; see DOCKER_BUILD.md" >&2
+exit 1
+"""
+COMMAND_P = """#!/usr/bin/env bash
+command -p docker build -t ghcr.io/ardenone/moltbook-api:dev api || true
+if [ -n "${KUBERNETES_SERVICE_HOST:-}" ]; then
+  echo "error: this is the devpod; see DOCKER_BUILD.md" >&2
+  exit 1
+fi
+"""
+_BG_MARK = f"buildgate-bg-{__import__('secrets').token_hex(6)}"  # unique to this run of the tests
+LEAVES_A_PROCESS = f"""#!/usr/bin/env bash
+sh -c 'sleep 300; :' {_BG_MARK} &
+sleep 0.5
+echo "error: this is the devpod; see DOCKER_BUILD.md" >&2
+exit 1
+"""
+GOOD_GUARD_THEN_ABSOLUTE = """#!/usr/bin/env bash
+set -euo pipefail
+if [ -n "${KUBERNETES_SERVICE_HOST:-}" ]; then
+  echo "error: refusing to build in the devpod; see DOCKER_BUILD.md" >&2
+  exit 1
+fi
+/usr/bin/podman build -t ghcr.io/ardenone/moltbook-api:dev api
+"""
+
+
+def _v3_run(variant, script: str):
+    dh, sr = variant({LOCAL: script})
+    repo = sr.target.repo()
+    run = api.run_local_build(dh, repo, sr.target)
+    _no_probe_leftovers(dh)
+    return run, api.v3_stops_before_build(run, dh, repo)
+
+
+def test_v3_build_by_absolute_path_is_recorded_and_runs_nothing(variant) -> None:
+    run, stops = _v3_run(variant, ABSOLUTE)
+    assert [c.text for c in run.calls] == ["podman build -t ghcr.io/ardenone/moltbook-api:dev api"]
+    assert run.rc == 0  # the shim ran, not podman (which fails with the overlay error here)
+    assert "/usr/bin/podman" in run.shadowed
+    assert not stops.ok
+    assert "found it ran `podman build -t ghcr.io/ardenone/moltbook-api:dev api` (build); the guard detects " \
+           "/.dockerenv only" in stops.message
+    assert stops.message.endswith(f"(at {LOCAL}:7)")
+    assert f"static scan: `/usr/bin/podman build -t ghcr.io/ardenone/moltbook-api:dev api` calls podman by absolute " \
+           f"path /usr/bin/podman at {LOCAL}:7 (build; only after the guard's exit at line 5)" in stops.evidence
+
+
+def test_v3_unset_container_host_then_absolute_podman_fails(variant) -> None:
+    run, stops = _v3_run(variant, UNSET_HOST)
+    assert run.rc == 1 and [c.text for c in run.calls] == ["podman build -t ghcr.io/ardenone/moltbook-api:dev api"]
+    assert not stops.ok
+    assert "it ran `podman build -t ghcr.io/ardenone/moltbook-api:dev api` (build)" in stops.message
+    assert stops.message.endswith(f"(at {LOCAL}:3)")
+    assert any("runs before the guard's exit at line 5" in e for e in stops.evidence)
+
+
+def test_v3_command_p_docker_build_fails(variant) -> None:
+    run, stops = _v3_run(variant, COMMAND_P)
+    assert not stops.ok
+    # docker is recorded when it is on the default PATH (/usr/bin:/bin); else the static scan names it
+    assert ("it ran `docker build -t ghcr.io/ardenone/moltbook-api:dev api` (build)" in stops.message
+            or "it calls `command -p docker build -t ghcr.io/ardenone/moltbook-api:dev api` (docker through "
+               "`command -p` (the default PATH); build), which PATH shims can't intercept, and it runs before the "
+               "guard's exit at line 5" in stops.message), stops.message
+    assert stops.message.endswith(f"(at {LOCAL}:2)")
+    assert any(e.startswith("static scan: `command -p docker build") for e in stops.evidence)
+
+
+def test_v3_processes_a_script_leaves_die_with_it(variant) -> None:
+    run, stops = _v3_run(variant, LEAVES_A_PROCESS)  # _no_probe_leftovers: no process with the mark is left
+    assert stops.ok, stops.message
+    assert run.rc == 1
+
+
+def _unshadowable(sandbox: DevpodSandbox, sr: SandboxRepo, monkeypatch: pytest.MonkeyPatch) -> DevpodHost:
+    """The sandbox seen as a real devpod where no private mount namespace is allowed."""
+    from buildgate.devpod import probes
+
+    monkeypatch.setattr(probes, "can_shadow", lambda dh, d: (False, "unshare/mount not permitted here (test)"))
+    dh = _devpod_for(sandbox, sr)
+    return DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False)
+
+
+def test_v3_unshadowable_devpod_does_not_run_a_script_that_would_build(sandbox, tmp_path, monkeypatch) -> None:
+    sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: UNSET_HOST}, modes={LOCAL: 0o755})
+    dh = _unshadowable(sandbox, sr, monkeypatch)
+    repo = sr.target.repo()
+    run = api.run_local_build(dh, repo, sr.target)
+    assert run.not_run and run.calls == [] and run.rc == -1
+    stops = api.v3_stops_before_build(run, dh, repo)
+    assert not stops.ok
+    assert stops.message == (
+        "expected the local build script to stop in the devpod before any build or push; found it calls "
+        "`/usr/bin/podman build -t ghcr.io/ardenone/moltbook-api:dev api` (podman by absolute path /usr/bin/podman; "
+        f"build), which PATH shims can't intercept, and it runs before the guard's exit at line 5 (at {LOCAL}:3)")
+    assert "real tools not shadowed: unshare/mount not permitted here (test)" in stops.evidence
+    _no_probe_leftovers(dh)
+
+
+def test_v3_unshadowable_devpod_runs_a_script_whose_absolute_build_comes_after_its_guard(sandbox, tmp_path,
+                                                                                       monkeypatch) -> None:
+    sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: GOOD_GUARD_THEN_ABSOLUTE}, modes={LOCAL: 0o755})
+    dh = _unshadowable(sandbox, sr, monkeypatch)
+    repo = sr.target.repo()
+    run = api.run_local_build(dh, repo, sr.target)
+    assert run.not_run is None and run.rc == 1 and not run.shadowed
+    stops = api.v3_stops_before_build(run, dh, repo)
+    assert stops.ok, stops.message
+    assert any("only after the guard's exit at line 5" in e for e in stops.evidence)
+    assert {i.tool for i in run.images} >= {"podman", "buildah"}  # compared (or said why not)
+    _no_probe_leftovers(dh)
+
+
+SNEAKY = """#!/usr/bin/env bash
+# a build no shim and no static reading sees: only the image store shows it
+unset CONTAINER_HOST
+eval "$(printf /usr/bin/%s podman) build --network=none -t localhost/sneaky:1 -f api/Dockerfile api" >/dev/null 2>&1 || true
+echo "error: this is the devpod; see DOCKER_BUILD.md" >&2
+exit 1
+"""
+
+
+def test_v3_a_new_image_on_an_unshadowable_devpod_fails(tmp_path, monkeypatch) -> None:
+    sb = _sandbox(env={"CONTAINERS_STORAGE_CONF": "/etc/buildgate-vfs.conf"})
+    try:
+        sb.devpod_host().write_file("/etc/buildgate-vfs.conf", '[storage]\ndriver = "vfs"\n'
+                                    'runroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n')
+        sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: SNEAKY}, modes={LOCAL: 0o755})
+        dh = _unshadowable(sb, sr, monkeypatch)
+        repo = sr.target.repo()
+        run = api.run_local_build(dh, repo, sr.target)
+        assert run.calls == [] and run.rc == 1
+        stops = api.v3_stops_before_build(run, dh, repo)
+        assert not stops.ok
+        assert re.fullmatch(r"expected the local build script to stop in the devpod before any build or push; found a "
+                            r"new image in podman's store after the run: sha256:[0-9a-f]{64} localhost/sneaky:1 "
+                            rf"\(at {LOCAL}\)", stops.message), stops.message
+        _no_probe_leftovers(dh)
+    finally:
+        sb.close()
+    assert sb.leftovers() == []
 
 
 # -- V4 --------------------------------------------------------------------------------------

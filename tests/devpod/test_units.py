@@ -236,3 +236,61 @@ def test_sandbox_needs_root_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(sbmod.os, "geteuid", lambda: 1000)
     with pytest.raises(NotApplicable, match=r"the sandbox devpod needs root \(running as uid 1000\)"):
         sbmod.preconditions()
+
+
+# -- V3: the static scan for calls the PATH shims can't see ----------------------------------
+GUARD = 'if [ -n "${KUBERNETES_SERVICE_HOST:-}" ]; then\n  echo "see DOCKER_BUILD.md" >&2\n  exit 1\nfi\n'
+
+
+@pytest.mark.parametrize("before,after,how,reach", [
+    ("/usr/bin/podman build -t x .\n", "", "by absolute path /usr/bin/podman", True),
+    ("", "/usr/bin/podman build -t x .\n", "by absolute path /usr/bin/podman", False),
+    ("unset CONTAINER_HOST\n/usr/bin/podman build -t x .\n", "", "by absolute path /usr/bin/podman", True),
+    ("command -p docker build -t x .\n", "", "through `command -p` (the default PATH)", True),
+    ("env -i podman build .\n", "", "through `env` with a replaced environment or PATH", True),
+    ("exec /usr/bin/docker push x\n", "", "by absolute path /usr/bin/docker", True),
+    ('d="$(command -v docker)"\n"$d" build .\n', "", "through $d, a path looked up with command -v", True),
+    ("PATH=/usr/bin:/bin\ndocker build .\n", "", "after PATH is reset at line 3", True),
+    ("sudo docker push x\n", "", "through `sudo` (its own PATH)", True),
+    ("sh -c '/usr/bin/buildah bud .'\n", "", "by absolute path /usr/bin/buildah", True),
+    ('b() { /usr/bin/podman build "$@"; }\nb .\n', "", "by absolute path /usr/bin/podman", True),
+    ('b() { /usr/bin/podman build "$@"; }\n', "b .\n", "by absolute path /usr/bin/podman", False),
+])
+def test_scan_finds_calls_the_shims_cannot_see(before: str, after: str, how: str, reach: bool) -> None:
+    text = "#!/bin/bash\nset -e\n" + before + GUARD + after
+    scan = probes.scan_script(text, "DOCKER_BUILD.md", "s.sh")
+    assert len(scan.bypasses) == 1, scan.bypasses
+    b = scan.bypasses[0]
+    assert (b.how, b.reach, b.blocking) == (how, reach, reach)
+    assert scan.guard_exit == text.splitlines().index("  exit 1") + 1
+
+
+def test_scan_ignores_plain_calls_and_lookups_and_reads_guard_functions() -> None:
+    assert probes.scan_script("docker build .\ncommand -v docker\nexec docker push x\n").bypasses == []
+    die = 'die() { echo "$1; see DOCKER_BUILD.md" >&2; exit 1; }\n[ -n "$KUBERNETES_SERVICE_HOST" ] && die devpod\n' \
+          "/usr/bin/podman build .\n/usr/bin/docker info\n"
+    scan = probes.scan_script(die)
+    assert scan.guard_exit == 2 and "call of die (which exits) at line 2" in scan.guard_note
+    assert [(b.line, b.kind, b.reach) for b in scan.bypasses] == [(3, "build", False), (4, None, False)]
+
+
+def test_v3_fails_on_an_absolute_build_it_cannot_place_naming_file_line() -> None:
+    text = "#!/bin/sh\nunset CONTAINER_HOST\n/usr/bin/podman build -t x .\n"
+    res = checks.stops_before_build(_run(rc=1), text, DEVPOD_SIGNALS, "pod")
+    assert not res.ok
+    assert res.message == (
+        "expected the local build script to stop in the devpod before any build or push; found the script calls a "
+        "build tool by absolute path, which the shims can't intercept: `/usr/bin/podman build -t x .` (podman by "
+        "absolute path /usr/bin/podman; build), and can't tell whether it runs before the guard exits (no guard's "
+        "exit found (no top-level `exit N` with DOCKER_BUILD.md named just before it), so buildgate can't tell what "
+        "runs before it) (at scripts/build-images.sh:3)")
+
+
+def test_v3_a_new_image_fails_and_an_unread_store_is_evidence() -> None:
+    run = _run(rc=1)
+    run.images = [probes.ImageChange("podman", ["sha256:ab localhost/x:1"]), probes.ImageChange("docker", note="exit 1: no daemon")]
+    res = checks.stops_before_build(run, "#!/bin/sh\nexit 1\n", DEVPOD_SIGNALS, "pod")
+    assert not res.ok and "found a new image in podman's store after the run: sha256:ab localhost/x:1" in res.message
+    assert "docker images: exit 1: no daemon" in res.evidence
+    assert probes.compare_images({"podman": {"a"}, "buildah": "broken"}, {"podman": {"a", "b"}, "buildah": {"c"}}) == [
+        probes.ImageChange("podman", ["b"]), probes.ImageChange("buildah", note="broken")]
