@@ -1,7 +1,6 @@
 """The criterion catalogue (ids, layers, one-line titles), as in CRITERIA.md."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 LAYERS = ("repo", "registry", "cluster", "devpod")
@@ -51,12 +50,3 @@ _TABLE = [
 ]
 
 CRITERIA: dict[str, Criterion] = {cid: Criterion(cid, layer, title) for cid, layer, title in _TABLE}
-ID_PATTERN = re.compile(r"^(?:W1b|[WDSKGV][0-9]+)$")
-
-
-def is_criterion_id(tag: str) -> bool:
-    return tag in CRITERIA
-
-
-def layer_of(cid: str) -> str:
-    return CRITERIA[cid].layer

@@ -25,12 +25,6 @@ class GateResult:
     blocking: dict[str, str] = field(default_factory=dict)   # criterion -> verdict that blocks
     not_checked: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
-        if self.open:
-            return "gate: open (every selected criterion passes or is validly waived)"
-        worst = ", ".join(f"{cid} {v}" for cid, v in self.blocking.items())
-        return f"gate: closed by {worst}"
-
 
 def apply_waivers(report: dict[str, Any], waivers: Iterable[Waiver], today: _dt.date | None = None) -> None:
     """Rewrite verdicts in ``report`` for waived criteria (in place) and list the waivers used."""

@@ -74,24 +74,30 @@ class Repo:
         return Repo(self.root, rev)
 
     # -- git ---------------------------------------------------------------------------------
-    def git(self, *args: str, check: bool = True, input_bytes: bytes | None = None) -> str:
-        """Run a read-only git command in the repository and return its stdout."""
-        self._record(("git",) + tuple(args))
-        env = {**os.environ, **_GIT_ENV}
+    def _exec(self, args: tuple[str, ...], input_bytes: bytes | None = None) -> subprocess.CompletedProcess:
+        """Run ``git -C ROOT ARGS``; a git that can't start or hangs is a one-line InputError."""
         try:
-            proc = subprocess.run(
+            return subprocess.run(
                 ["git", "-C", str(self.root), *args],
                 capture_output=True,
-                env=env,
+                env={**os.environ, **_GIT_ENV},
                 timeout=60,
                 input=input_bytes,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InputError(f"git {args[0]} failed: {exc}", str(self.root)) from None
-        if check and proc.returncode != 0:
+
+    def _checked(self, args: tuple[str, ...], proc: subprocess.CompletedProcess) -> str:
+        if proc.returncode != 0:
             err = proc.stderr.decode(errors="replace").strip().splitlines()
             raise InputError(f"git {' '.join(args[:2])} failed: {err[-1] if err else proc.returncode}", str(self.root))
         return proc.stdout.decode(errors="replace")
+
+    def git(self, *args: str, check: bool = True, input_bytes: bytes | None = None) -> str:
+        """Run a read-only git command in the repository and return its stdout."""
+        self._record(("git",) + tuple(args))
+        proc = self._exec(args, input_bytes)
+        return self._checked(args, proc) if check else proc.stdout.decode(errors="replace")
 
     def is_git(self) -> bool:
         return self.git("rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
@@ -115,12 +121,7 @@ class Repo:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         self._record(("git", "merge-base", ancestor, descendant))
-        env = {**os.environ, **_GIT_ENV}
-        proc = subprocess.run(
-            ["git", "-C", str(self.root), "merge-base", "--is-ancestor", ancestor, descendant],
-            capture_output=True, env=env, timeout=60,
-        )
-        return proc.returncode == 0
+        return self._exec(("merge-base", "--is-ancestor", ancestor, descendant)).returncode == 0
 
     def log(self, *args: str, rev: str | None = None) -> list[Commit]:
         """Commits reachable from ``rev`` (default: this repo's revision or HEAD), newest first."""
@@ -151,12 +152,7 @@ class Repo:
 
     def _run_git(self, *args: str) -> str:
         """git for reading this repository's own objects (not recorded as a history read)."""
-        env = {**os.environ, **_GIT_ENV}
-        proc = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, env=env, timeout=60)
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise InputError(f"git {' '.join(args[:2])} failed: {err[-1] if err else proc.returncode}", str(self.root))
-        return proc.stdout.decode(errors="replace")
+        return self._checked(args, self._exec(args))
 
     # -- read recording ----------------------------------------------------------------------
     def recording(self) -> "_Recording":
@@ -315,10 +311,7 @@ class Repo:
         cached = _BLOBS.get(oid)
         if cached is not None:
             return cached
-        env = {**os.environ, **_GIT_ENV}
-        proc = subprocess.run(
-            ["git", "-C", str(self.root), "cat-file", "blob", oid], capture_output=True, env=env, timeout=60
-        )
+        proc = self._exec(("cat-file", "blob", oid))
         if proc.returncode != 0:
             raise InputError(f"git cat-file failed for blob {oid[:12]}", str(self.root))
         if len(proc.stdout) <= 256 * 1024:

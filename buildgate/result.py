@@ -17,7 +17,8 @@ class CheckResult:
     message: str
     evidence: list[str] = field(default_factory=list)
 
-    def __bool__(self) -> bool:  # pragma: no cover - explicit is better; kept for convenience
+    def __bool__(self) -> bool:
+        """Truthy only when ok, so a stray ``assert result`` can't pass a failed check."""
         return self.ok
 
     @classmethod

@@ -69,22 +69,22 @@ def _raise(kind: str, path: str, wants: tuple[type, ...], value: Any, where: str
     raise malformed(kind, path, expected, value, where)
 
 
+def _list_of(obj: Any, path: str, where: str, kind: str, prefix: str, item: type, label: str) -> list:
+    out = get(obj, path, list, where, kind, [], prefix)
+    for i, value in enumerate(out):
+        if not isinstance(value, item):
+            raise malformed(kind, f"{prefix}{path}[{i}]", label, value, where)
+    return out
+
+
 def objects(obj: Any, path: str, where: str, kind: str, prefix: str = "") -> list[dict]:
     """A list of objects at ``path`` (``[]`` when absent or null); each element must be an object."""
-    out = get(obj, path, list, where, kind, [], prefix)
-    for i, item in enumerate(out):
-        if not isinstance(item, dict):
-            raise malformed(kind, f"{prefix}{path}[{i}]", "an object", item, where)
-    return out
+    return _list_of(obj, path, where, kind, prefix, dict, "an object")
 
 
 def strings(obj: Any, path: str, where: str, kind: str, prefix: str = "") -> list[str]:
     """A list of strings at ``path`` (``[]`` when absent or null)."""
-    out = get(obj, path, list, where, kind, [], prefix)
-    for i, item in enumerate(out):
-        if not isinstance(item, str):
-            raise malformed(kind, f"{prefix}{path}[{i}]", "a string", item, where)
-    return out
+    return _list_of(obj, path, where, kind, prefix, str, "a string")
 
 
 def text(obj: Any, path: str, where: str, kind: str, default: str = "", prefix: str = "") -> str:
