@@ -48,12 +48,12 @@ def run_buildgate(lab: SandboxRegistry, repo) -> tuple[dict, int, int, list]:
     a0, t0 = _settle(lab)
     client = RegistryClient(mirrors=lab.mirrors, timeout=10)
     for _ in range(2):
-        for fn in (lambda: g.tag_exists(client, images, "latest"),
-                   lambda: g.commit_tags_exist(client, images, tags, repo.built_commit),
-                   lambda: g.same_digest(client, images, tags, repo.built_commit),
-                   lambda: g.attestations_present(client, images, tags, repo.built_commit),
-                   lambda: g.provenance_matches(client, images, tags, repo.built_commit, url),
-                   lambda: g.labels_match(client, images, tags, repo.built_commit, url)):
+        for fn in (lambda: g.g1_tag_exists(client, images, "latest"),
+                   lambda: g.g2_commit_tags_exist(client, images, tags, repo.built_commit),
+                   lambda: g.g3_same_digest(client, images, tags, repo.built_commit),
+                   lambda: g.g4_attestations_present(client, images, tags, repo.built_commit),
+                   lambda: g.g5_provenance_matches(client, images, tags, repo.built_commit, url),
+                   lambda: g.g6_labels_match(client, images, tags, repo.built_commit, url)):
             result = fn()
             if not result.ok:
                 raise SystemExit(f"sandbox check failed: {result.message}")

@@ -652,7 +652,7 @@ def _from_kubectl(docs: list[Any], builtin: list[RenderedObject]) -> list[Render
 
 
 # -- K1 ----------------------------------------------------------------------------------------
-def check_overrides(kust: Kustomization, rendered: Rendered | Callable[[], Rendered],
+def k1_overrides_apply(kust: Kustomization, rendered: Rendered | Callable[[], Rendered],
                     images: list[str] | tuple[str, ...]) -> CheckResult:
     """K1: an ``images:`` entry (newName, newTag) per built image, and the rendered manifests use it.
 

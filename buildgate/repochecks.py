@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from buildgate import docflags, docs, history, kustomize, scripts
+from buildgate import kustomize, scripts, tag_history
+from buildgate.docs import links, options, paths, topics
 from buildgate.errors import BuildgateError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
@@ -73,22 +74,22 @@ REPO_CHECKS: dict[str, Check] = {
     "W9": lambda c: wc.w9_update_job(c.repo, c.target, c.workflow),
     "W10": lambda c: wc.w10_written_tag_is_pushed(c.repo, c.target, c.workflow),
     "W11": lambda c: wc.w11_valid_tags(c.repo, c.target, c.workflow),
-    "D1": lambda c: docs.docs_cover_topics(c.repo, c.target.docs),
-    "D2": lambda c: docs.readme_links_docs(c.repo, c.target.readme, c.target.docs, c.target.github),
+    "D1": lambda c: topics.d1_docs_cover_topics(c.repo, c.target.docs),
+    "D2": lambda c: links.d2_readme_links_docs(c.repo, c.target.readme, c.target.docs, c.target.github),
     "D3": lambda c: CheckResult.combine(
         [
-            docs.named_paths_exist(
+            paths.d3_named_paths_exist(
                 c.repo, c.target.docs, c.target.readme, c.target.scripts.values(), c.target.workflows_dir, c.target.github
             ),
-            docflags.docs_show_accepted_options(c.repo, [c.target.docs, c.target.readme], c.target.scripts.values()),
+            options.d3_docs_show_accepted_options(c.repo, [c.target.docs, c.target.readme], c.target.scripts.values()),
         ],
         "every path and script option the docs and scripts name exists",
     ),
-    "S1": lambda c: scripts.helper_scripts(c.repo, c.target.scripts),
-    "S2": lambda c: scripts.scripts_name_existing_workflow(c.repo, c.target.scripts, c.target.workflows_dir),
-    "K1": lambda c: kustomize.check_overrides(c.kustomization, c.rendered, c.image_names),
-    "K2": lambda c: history.check_newtags_in_history(c.repo, c.kustomization, c.image_names),
-    "K3": lambda c: history.check_bot_updates(
+    "S1": lambda c: scripts.s1_helper_scripts(c.repo, c.target.scripts),
+    "S2": lambda c: scripts.s2_scripts_name_existing_workflow(c.repo, c.target.scripts, c.target.workflows_dir),
+    "K1": lambda c: kustomize.k1_overrides_apply(c.kustomization, c.rendered, c.image_names),
+    "K2": lambda c: tag_history.k2_newtags_in_history(c.repo, c.kustomization, c.image_names),
+    "K3": lambda c: tag_history.k3_bot_updates(
         c.repo, c.target.kustomization, c.target.workflows_dir, c.target.bot_authors
     ),
 }

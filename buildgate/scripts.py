@@ -23,8 +23,8 @@ from buildgate.shell import (ASSIGN, CMD_SUBST, KEYWORDS, MAX_NESTING, PREFIXES,
 # The shell reader's names, still importable from here (buildgate.docs reads them as ``sh.*``).
 __all__ = ["CMD_SUBST", "MAX_NESTING", "REPO_ROOT", "SCRIPT_DIR", "UNRESOLVED", "Fragment", "ShellScript", "Word",
            "expand", "is_resolved", "parse_shell", "gh_workflow_words", "read_script", "workflows_named_by",
-           "find_shellcheck", "shellcheck_errors", "check_script", "helper_scripts", "workflow_files",
-           "scripts_name_existing_workflow"]
+           "find_shellcheck", "shellcheck_errors", "check_script", "s1_helper_scripts", "workflow_files",
+           "s2_scripts_name_existing_workflow"]
 
 
 # -- gh commands ------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def check_script(repo: Repo, path: str, shellcheck: str | None = None) -> CheckR
     return CheckResult.passed(f"{path} is executable, parses and passes shellcheck", evidence)
 
 
-def helper_scripts(repo: Repo, scripts: dict[str, str]) -> CheckResult:
+def s1_helper_scripts(repo: Repo, scripts: dict[str, str]) -> CheckResult:
     """S1: every helper script exists, is executable in git, parses, and has no shellcheck errors."""
     if not scripts:
         raise CannotDecide("the target names no helper scripts")
@@ -233,7 +233,7 @@ def _match_workflow(value: str, files: dict[str, str], workflows_dir: str) -> st
     return None
 
 
-def scripts_name_existing_workflow(repo: Repo, scripts: dict[str, str], workflows_dir: str,
+def s2_scripts_name_existing_workflow(repo: Repo, scripts: dict[str, str], workflows_dir: str,
                                    keys: tuple[str, ...] = ("devpod_trigger", "build_status")) -> CheckResult:
     """S2: the devpod trigger and status scripts name, through gh, a workflow that exists."""
     files, notes = workflow_files(repo, workflows_dir)

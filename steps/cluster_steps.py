@@ -21,26 +21,26 @@ def _(cluster_expected, cluster_reader):
 def _(cluster_reader, cluster_deployments):
     from buildgate.cluster import k5
 
-    check(k5.containers_use_images(cluster_reader, cluster_deployments))
+    check(k5.k5_containers_use_images(cluster_reader, cluster_deployments))
 
 
 @then("each rollout completes within the rollout budget")
 def _(cluster_reader, cluster_deployments, cluster_config):
     from buildgate.cluster import k5
 
-    check(k5.rollouts_complete(cluster_reader, cluster_deployments, cluster_config.rollout))
+    check(k5.k5_rollouts_complete(cluster_reader, cluster_deployments, cluster_config.rollout))
 
 
 @then("each Deployment's pods run the registry digest of their tag")
 def _(cluster_reader, cluster_deployments, registry_client):
     from buildgate.cluster import k5
 
-    check(k5.pods_run_registry_digests(cluster_reader, cluster_deployments, registry_client.resolve_tag))
+    check(k5.k5_pods_run_registry_digests(cluster_reader, cluster_deployments, registry_client.resolve_tag))
 
 
 @then("the Argo CD Application is Synced and Healthy at a revision containing the kustomization commit")
 def _(cluster_reader, cluster_config, repo, target):
     from buildgate.cluster import k6
 
-    check(k6.application_deployed(cluster_reader, cluster_config.argocd_namespace, cluster_config.application,
+    check(k6.k6_application_deployed(cluster_reader, cluster_config.argocd_namespace, cluster_config.application,
                                   repo, target.kustomization, cluster_config.sync, github=target.github))

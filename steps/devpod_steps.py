@@ -44,7 +44,7 @@ def _build_fails(devpod_build: BuildAttempt, devpod: DevpodHost) -> None:
 
 @when("the local build script runs in the devpod with every build tool shimmed", target_fixture="local_build_run")
 def _run_local_build(devpod: DevpodHost, repo: Repo, target: Target) -> ShimmedRun:
-    return _api().run_local_build(devpod, repo, target)
+    return _api().v3_run_local_build(devpod, repo, target)
 
 
 @then("the script exits non-zero before any build or push")
@@ -59,7 +59,7 @@ def _names_docs(local_build_run: ShimmedRun, target: Target) -> None:
 
 @when("the devpod trigger script runs in the devpod with gh shimmed", target_fixture="trigger_run")
 def _run_trigger(devpod: DevpodHost, repo: Repo, target: Target) -> ShimmedRun:
-    return _api().run_trigger(devpod, repo, target)
+    return _api().v4_run_trigger(devpod, repo, target)
 
 
 @then("it asks gh for exactly the workflows that build both images")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pytest_bdd import then
 
-from buildgate import docflags, docs, scripts
+from buildgate import scripts
+from buildgate.docs import links, options, paths, topics
 from buildgate.repo import Repo
 from buildgate.target import Target
 from steps.common import check
@@ -11,30 +12,30 @@ from steps.common import check
 
 @then("the build docs cover the overlay error, GitHub Actions, devpod triggers, local builds and troubleshooting")
 def _docs_cover_topics(repo: Repo, target: Target) -> None:
-    check(docs.docs_cover_topics(repo, target.docs))
+    check(topics.d1_docs_cover_topics(repo, target.docs))
 
 
 @then("the README links the build docs")
 def _readme_links_docs(repo: Repo, target: Target) -> None:
-    check(docs.readme_links_docs(repo, target.readme, target.docs, target.github))
+    check(links.d2_readme_links_docs(repo, target.readme, target.docs, target.github))
 
 
 @then("every path the docs and scripts name exists")
 def _named_paths_exist(repo: Repo, target: Target) -> None:
-    check(docs.named_paths_exist(repo, target.docs, target.readme, target.scripts.values(),
+    check(paths.d3_named_paths_exist(repo, target.docs, target.readme, target.scripts.values(),
                                  target.workflows_dir, target.github))
 
 
 @then("every helper-script option the docs show is one the script accepts")
 def _doc_options_accepted(repo: Repo, target: Target) -> None:
-    check(docflags.docs_show_accepted_options(repo, [target.docs, target.readme], target.scripts.values()))
+    check(options.d3_docs_show_accepted_options(repo, [target.docs, target.readme], target.scripts.values()))
 
 
 @then("the helper scripts exist, are executable, parse and pass shellcheck")
 def _helper_scripts(repo: Repo, target: Target) -> None:
-    check(scripts.helper_scripts(repo, target.scripts))
+    check(scripts.s1_helper_scripts(repo, target.scripts))
 
 
 @then("the devpod trigger and status scripts name an existing workflow")
 def _scripts_name_workflow(repo: Repo, target: Target) -> None:
-    check(scripts.scripts_name_existing_workflow(repo, target.scripts, target.workflows_dir))
+    check(scripts.s2_scripts_name_existing_workflow(repo, target.scripts, target.workflows_dir))

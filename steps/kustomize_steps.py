@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import then
 
-from buildgate import history, kustomize
+from buildgate import kustomize, tag_history
 from buildgate.kustomize import Kustomization, Rendered
 from buildgate.repo import Repo
 from buildgate.target import Target
@@ -20,14 +20,14 @@ def _kustomization_overrides_images(kustomization: Kustomization, target: Target
     def rendered() -> Rendered:
         return request.getfixturevalue("kustomize_rendered")
 
-    check(kustomize.check_overrides(kustomization, rendered, [i.name for i in target.images]))
+    check(kustomize.k1_overrides_apply(kustomization, rendered, [i.name for i in target.images]))
 
 
 @then("every newTag names a commit of the repository's history")
 def _newtags_in_history(repo: Repo, kustomization: Kustomization, target: Target) -> None:
-    check(history.check_newtags_in_history(repo, kustomization, [i.name for i in target.images]))
+    check(tag_history.k2_newtags_in_history(repo, kustomization, [i.name for i in target.images]))
 
 
 @then("the history shows the automated tag-update commits")
 def _bot_updates(repo: Repo, target: Target) -> None:
-    check(history.check_bot_updates(repo, target.kustomization, target.workflows_dir, target.bot_authors))
+    check(tag_history.k3_bot_updates(repo, target.kustomization, target.workflows_dir, target.bot_authors))

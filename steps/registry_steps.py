@@ -25,36 +25,36 @@ def _(registry_expectation):
 
 @then(parsers.parse('every image has the tag "{tag}"'))
 def _(registry_client, registry_images, tag):
-    check(_g().tag_exists(registry_client, registry_images, tag))
+    check(_g().g1_tag_exists(registry_client, registry_images, tag))
 
 
 @then("every image has the commit tag the workflow pushes for that commit")
 def _(registry_client, registry_images, built):
-    check(_g().commit_tags_exist(registry_client, registry_images, built.tags, built.commit))
+    check(_g().g2_commit_tags_exist(registry_client, registry_images, built.tags, built.commit))
 
 
 @then(parsers.parse('"{tag}" and the commit tag resolve to the same digest for every image'))
 def _(registry_client, registry_images, built, tag):
-    check(_g().same_digest(registry_client, registry_images, built.tags, built.commit, moving_tag=tag))
+    check(_g().g3_same_digest(registry_client, registry_images, built.tags, built.commit, moving_tag=tag))
 
 
 @then("every platform image of the commit tag carries an SPDX SBOM and a SLSA provenance")
 def _(registry_client, registry_images, built):
-    check(_g().attestations_present(registry_client, registry_images, built.tags, built.commit))
+    check(_g().g4_attestations_present(registry_client, registry_images, built.tags, built.commit))
 
 
 @then("every provenance names the source repository and that commit")
 def _(registry_client, registry_images, built):
-    check(_g().provenance_matches(registry_client, registry_images, built.tags, built.commit, built.repo_url))
+    check(_g().g5_provenance_matches(registry_client, registry_images, built.tags, built.commit, built.repo_url))
 
 
 @then("every image's OCI labels name the source repository and that commit")
 def _(registry_client, registry_images, built):
-    check(_g().labels_match(registry_client, registry_images, built.tags, built.commit, built.repo_url))
+    check(_g().g6_labels_match(registry_client, registry_images, built.tags, built.commit, built.repo_url))
 
 
 @then("every newTag of the kustomization exists in the registry for its image")
 def _(registry_client, registry_images, repo, target):
     g = _g()
     refs = g.kustomization_refs(repo, target.kustomization)
-    check(g.newtags_exist(registry_client, refs, registry_images))
+    check(g.k4_newtags_exist(registry_client, refs, registry_images))

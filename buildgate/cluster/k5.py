@@ -3,11 +3,11 @@
 Three checks, each on the Deployments :func:`buildgate.cluster.expected.expected_deployments`
 lists:
 
-* :func:`containers_use_images` -- each live Deployment's containers use newName:newTag;
-* :func:`rollouts_complete` -- each rollout completes within the budget (waiting, with
+* :func:`k5_containers_use_images` -- each live Deployment's containers use newName:newTag;
+* :func:`k5_rollouts_complete` -- each rollout completes within the budget (waiting, with
   Degraded -- crash-looping or unpullable pods, ProgressDeadlineExceeded -- failing after the
   grace period), with conditions, pods and events as evidence on failure;
-* :func:`pods_run_registry_digests` -- every pod's ``imageID`` is the digest the registry gives
+* :func:`k5_pods_run_registry_digests` -- every pod's ``imageID`` is the digest the registry gives
   for that tag (the index digest or one of its platform manifests). A tag whose digest moved
   since the pod pulled it fails, naming both digests.
 """
@@ -57,7 +57,7 @@ def _live_containers(dep: dict, where: str) -> dict[str, str]:
     return out
 
 
-def containers_use_images(reader: ClusterReader, expected: list[ExpectedDeployment]) -> CheckResult:
+def k5_containers_use_images(reader: ClusterReader, expected: list[ExpectedDeployment]) -> CheckResult:
     """Each rendered Deployment exists and each of its containers uses the rendered image."""
     results: list[CheckResult] = []
     for exp in expected:
@@ -166,7 +166,7 @@ def rollout_complete(reader: ClusterReader, namespace: str, name: str, budget: W
     return CheckResult.failed(f"rollout of {name} complete", redact(found), ref, evidence)
 
 
-def rollouts_complete(reader: ClusterReader, expected: list[ExpectedDeployment], budget: WaitBudget) -> CheckResult:
+def k5_rollouts_complete(reader: ClusterReader, expected: list[ExpectedDeployment], budget: WaitBudget) -> CheckResult:
     """Every rendered Deployment's rollout completes, all within one ``budget`` (the step's):
     each Deployment waits only for what the ones before it left (at least one look each)."""
     start = time.monotonic()
@@ -210,7 +210,7 @@ def _allowed_digests(c: ExpectedContainer, resolve: Resolver) -> tuple[set[str],
     return allowed, resolved.digest, ev
 
 
-def pods_run_registry_digests(reader: ClusterReader, expected: list[ExpectedDeployment],
+def k5_pods_run_registry_digests(reader: ClusterReader, expected: list[ExpectedDeployment],
                               resolve: Resolver) -> CheckResult:
     """Every running pod of every rendered Deployment runs the registry's digest of its tag."""
     results: list[CheckResult] = []

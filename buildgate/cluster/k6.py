@@ -168,7 +168,7 @@ def source_mismatch(app: dict, github: str | None, folder: str) -> str | None:
     return "; ".join(source_text(field, src, where) for field, src in sources_of(app))
 
 
-def application_deployed(reader: ClusterReader, namespace: str, name: str, repo: Repo, kustomization: str,
+def k6_application_deployed(reader: ClusterReader, namespace: str, name: str, repo: Repo, kustomization: str,
                          budget: WaitBudget, github: str | None = None) -> CheckResult:
     """K6, waiting up to ``budget`` for Argo CD to sync the kustomization commit.
 

@@ -31,7 +31,7 @@ def v2_build_fails(attempt: probes.BuildAttempt, dh: DevpodHost) -> CheckResult:
     return checks.build_fails_with_overlay_error(attempt, dh.name)
 
 
-def run_local_build(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
+def v3_run_local_build(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
     """V3's probe: the local build script in the devpod, every build tool shimmed (on PATH, and
     over the real binaries where the devpod allows a private mount namespace). The script is
     read first for calls the PATH shims can't see; where the real binaries can't be shadowed,
@@ -63,7 +63,7 @@ def v3_names_docs(run: ShimmedRun, target: Any) -> CheckResult:
     return checks.names_docs(run, target.docs)
 
 
-def run_trigger(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
+def v4_run_trigger(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
     """V4's probe: the devpod trigger script with ``gh`` (and the build tools) shimmed."""
     return probes.run_with_shims(dh, repo, target.scripts["devpod_trigger"], ("gh", *probes.BUILD_TOOLS),
                                  timeout=SHELL_TIMEOUT)

@@ -76,7 +76,7 @@ def _missing(image: str, tag: str, why: str) -> CheckResult:
 
 
 # -- G1 / G2 ----------------------------------------------------------------------------------------
-def tag_exists(client: RegistryClient, images: Sequence[str], tag: str = "latest") -> CheckResult:
+def g1_tag_exists(client: RegistryClient, images: Sequence[str], tag: str = "latest") -> CheckResult:
     """G1: ``tag`` exists for every image."""
     results = []
     for image in images:
@@ -88,7 +88,7 @@ def tag_exists(client: RegistryClient, images: Sequence[str], tag: str = "latest
     return CheckResult.combine(results, f"{tag!r} exists for {len(images)} image(s)")
 
 
-def commit_tags_exist(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str) -> CheckResult:
+def g2_commit_tags_exist(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str) -> CheckResult:
     """G2: every tag the workflow computes for ``commit`` that names the commit exists, per image."""
     results = []
     shown: set[str] = set()
@@ -105,7 +105,7 @@ def commit_tags_exist(client: RegistryClient, images: Sequence[str], expected_ta
 
 
 # -- G3 ---------------------------------------------------------------------------------------------
-def same_digest(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
+def g3_same_digest(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                 moving_tag: str = "latest") -> CheckResult:
     """G3: ``latest`` and the commit tag(s) resolve to the same digest, per image."""
     results = []
@@ -146,7 +146,7 @@ def _subjects(client: RegistryClient, images: Sequence[str], expected_tags: Tags
     return subjects, failures
 
 
-def attestations_present(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str) -> CheckResult:
+def g4_attestations_present(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str) -> CheckResult:
     """G4: an SPDX SBOM and a SLSA provenance for every platform image of each commit tag."""
     subjects, results = _subjects(client, images, expected_tags, commit)
     for image, tag, r in subjects:
@@ -170,7 +170,7 @@ def attestations_present(client: RegistryClient, images: Sequence[str], expected
     return CheckResult.combine(results, "SBOM and provenance attestations present for every platform image")
 
 
-def provenance_matches(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
+def g5_provenance_matches(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                        repo_url: str) -> CheckResult:
     """G5: each platform image's provenance names ``repo_url`` and ``commit`` (and attests that image)."""
     want_repo = normalize_repo_url(repo_url)
@@ -207,7 +207,7 @@ def provenance_matches(client: RegistryClient, images: Sequence[str], expected_t
     return CheckResult.combine(results, f"provenance names {repo_url} at {commit[:12]} for every platform image")
 
 
-def labels_match(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
+def g6_labels_match(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                  repo_url: str) -> CheckResult:
     """G6: OCI labels ``org.opencontainers.image.source``/``.revision`` name the repo and commit."""
     want_repo = normalize_repo_url(repo_url)
@@ -240,7 +240,7 @@ class ImageRef:
     where: str  # file:line
 
 
-def newtags_exist(client: RegistryClient, refs: Sequence[ImageRef], built_images: Sequence[str]) -> CheckResult:
+def k4_newtags_exist(client: RegistryClient, refs: Sequence[ImageRef], built_images: Sequence[str]) -> CheckResult:
     """K4: every newTag (or digest) the kustomization sets for a built image exists in the registry."""
     results = []
     covered = set()

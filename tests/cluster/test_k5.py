@@ -34,19 +34,19 @@ def _healthy(**kw):
 # -- passing ------------------------------------------------------------------------------------
 def test_healthy_cluster_passes_all_three_checks(kubeapi):
     r = kubeapi(_healthy()).reader()
-    res = k5.containers_use_images(r, expected())
+    res = k5.k5_containers_use_images(r, expected())
     assert res.ok, res.message
-    res = k5.rollouts_complete(r, expected(), FAST)
+    res = k5.k5_rollouts_complete(r, expected(), FAST)
     assert res.ok, res.message
     reg = registry()
-    res = k5.pods_run_registry_digests(r, expected(), reg.resolve_tag)
+    res = k5.k5_pods_run_registry_digests(r, expected(), reg.resolve_tag)
     assert res.ok, res.message
     assert any(DIGEST_API in e for e in res.evidence) and sorted(set(reg.calls)) == [(API, TAG), (FRONT, TAG)]
 
 
 def test_a_pod_running_the_platform_manifest_of_the_index_passes(kubeapi):
     r = kubeapi(o.world_of(*o.healthy(api_workload(digest=CHILD_API)), *o.healthy(front_workload()))).reader()
-    res = k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+    res = k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
     assert res.ok, res.message
 
 
@@ -57,7 +57,7 @@ def test_rollout_that_completes_within_the_budget_passes_after_waiting(kubeapi):
     r = kubeapi(world).reader()
     world.restart_clock()
     start = time.monotonic()
-    res = k5.rollouts_complete(r, expected(), WaitBudget(timeout=4, interval=2, degraded_grace=1))
+    res = k5.k5_rollouts_complete(r, expected(), WaitBudget(timeout=4, interval=2, degraded_grace=1))
     assert res.ok, res.message
     assert time.monotonic() - start < 2.0  # woken by the watch, not by the 2s interval
     assert any(re.search(r"rollout complete after [2-4] attempts", e) for e in res.evidence)
@@ -66,7 +66,7 @@ def test_rollout_that_completes_within_the_budget_passes_after_waiting(kubeapi):
 # -- failing ------------------------------------------------------------------------------------
 def test_image_mismatch_fails_naming_expected_found_and_where(kubeapi):
     r = kubeapi(o.world_of(*o.healthy(api_workload(image=f"{API}:0ld0000")), *o.healthy(front_workload()))).reader()
-    res = k5.containers_use_images(r, expected())
+    res = k5.k5_containers_use_images(r, expected())
     assert not res.ok
     assert res.message == (f"expected {API}:{TAG} (from k8s/api/deployment.yml:19); found {API}:0ld0000 "
                            "(at moltbook/Deployment/moltbook-api container api)")
@@ -74,13 +74,13 @@ def test_image_mismatch_fails_naming_expected_found_and_where(kubeapi):
 
 def test_missing_deployment_fails(kubeapi):
     r = kubeapi(o.world_of(*o.healthy(front_workload()))).reader()
-    res = k5.containers_use_images(r, expected())
+    res = k5.k5_containers_use_images(r, expected())
     assert not res.ok and "found no such Deployment in the cluster (at moltbook/Deployment/moltbook-api)" in res.message
 
 
 def test_digest_moved_under_the_same_tag_fails_naming_both_digests(kubeapi):
     r = kubeapi(_healthy(digest=OLD_DIGEST)).reader()
-    res = k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+    res = k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
     assert not res.ok
     assert f"expected {API}:{TAG} at {DIGEST_API} (registry); found {OLD_DIGEST}" in res.message
     assert "now points to" in res.message and "moltbook/Pod/moltbook-api-" in res.message
@@ -90,7 +90,7 @@ def test_tag_missing_from_the_registry_fails(kubeapi):
     r = kubeapi(_healthy()).reader()
     reg = registry()
     del reg.tags[(FRONT, TAG)]
-    res = k5.pods_run_registry_digests(r, expected(), reg.resolve_tag)
+    res = k5.k5_pods_run_registry_digests(r, expected(), reg.resolve_tag)
     assert not res.ok and f"expected tag {TAG} of {FRONT} in the registry; found no such tag" in res.message
 
 
@@ -132,21 +132,21 @@ def test_progress_deadline_exceeded_is_degraded(kubeapi):
 def test_forbidden_pods_is_an_error_naming_the_permission(kubeapi):
     r = kubeapi(_healthy().forbid("list", "pods")).reader()
     with pytest.raises(Unauthorized, match="missing permission to list pods in namespace moltbook"):
-        k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+        k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
 
 
 def test_image_id_without_registry_digest_cannot_be_decided(kubeapi):
     w = o.Workload("moltbook-api", {"api": (f"{API}:{TAG}", "sha256:" + "b" * 64)})
     r = kubeapi(o.world_of(*o.healthy(w), *o.healthy(front_workload()))).reader()
     with pytest.raises(CannotDecide, match="carries no registry digest"):
-        k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+        k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
 
 
 def test_pods_without_image_ids_yet_fail(kubeapi):
     w = api_workload()
     objs = [o.deployment(w), o.replicaset(w)] + [o.pod(w, i, image_ids=False) for i in range(2)]
     r = kubeapi(o.world_of(*objs, *o.healthy(front_workload()))).reader()
-    res = k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+    res = k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
     assert not res.ok and "no imageID yet" in res.message
 
 
@@ -161,6 +161,6 @@ def test_the_rollout_budget_is_shared_by_all_deployments_of_the_step(kubeapi):
     world = o.world_of(*o.progressing(api_workload(generation=2)), *o.progressing(front_workload(generation=2)))
     r = kubeapi(world).reader()
     start = time.monotonic()
-    res = k5.rollouts_complete(r, expected(), FAST)
+    res = k5.k5_rollouts_complete(r, expected(), FAST)
     assert not res.ok and time.monotonic() - start < FAST.timeout + 0.8
     assert "moltbook-api" in res.message and "moltbook-frontend" in res.message  # both still looked at

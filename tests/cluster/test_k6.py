@@ -24,7 +24,7 @@ def _run(kubeapi, history, app=None, budget=FAST, world=None):
     world = world or o.world_of(*([app] if app else []))
     r = kubeapi(world).reader()
     world.restart_clock()
-    return k6.application_deployed(r, "argocd", "moltbook", Repo(history.path), KUST, budget)
+    return k6.k6_application_deployed(r, "argocd", "moltbook", Repo(history.path), KUST, budget)
 
 
 def test_kustomization_commit_is_the_last_commit_touching_it(history):

@@ -30,7 +30,7 @@ def _run(kubeapi, history, app, github=GITHUB, kustomization=KUST):
     world = o.world_of(app)
     r = kubeapi(world).reader()
     world.restart_clock()
-    return k6.application_deployed(r, "argocd", "moltbook", Repo(history.path), kustomization, FAST, github=github)
+    return k6.k6_application_deployed(r, "argocd", "moltbook", Repo(history.path), kustomization, FAST, github=github)
 
 
 # -- the revision must be a full commit id --------------------------------------------------------

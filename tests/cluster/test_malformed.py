@@ -86,7 +86,7 @@ def test_rollout_observation_of_garbage_is_a_protocol_error():
 def test_a_malformed_deployment_or_pod_is_an_error_not_a_crash(kubeapi, kind, path, value, message):
     r = kubeapi(_world_with(kind, path, value)).reader()
     with pytest.raises(ProtocolError) as exc:
-        k5.rollouts_complete(r, expected(), FAST)
+        k5.k5_rollouts_complete(r, expected(), FAST)
     text = str(exc.value)
     assert message in text and text.count("\n") == 0
     assert ("malformed Deployment status: " if kind == "Deployment" else "malformed Pod status: ") in text
@@ -102,7 +102,7 @@ def test_a_malformed_deployment_or_pod_is_an_error_not_a_crash(kubeapi, kind, pa
 def test_malformed_containers_are_an_error(kubeapi, kind, path, value, message):
     r = kubeapi(_world_with(kind, path, value)).reader()
     with pytest.raises(ProtocolError) as exc:
-        k5.containers_use_images(r, expected())
+        k5.k5_containers_use_images(r, expected())
     assert message in str(exc.value) and exc.value.where == API_REF
 
 
@@ -114,11 +114,11 @@ def test_malformed_containers_are_an_error(kubeapi, kind, path, value, message):
 def test_malformed_pods_in_the_digest_check(kubeapi, path, value, message):
     r = kubeapi(_world_with("Pod", path, value)).reader()
     if message is None:
-        res = k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+        res = k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
         assert res.ok, res.message  # the status still names the container and its digest
         return
     with pytest.raises(ProtocolError) as exc:
-        k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+        k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
     assert message in str(exc.value) and "malformed Pod status" in str(exc.value)
 
 
@@ -128,17 +128,17 @@ def test_missing_or_null_fields_read_as_defaults(kubeapi, path):
     for value in (None, ...):
         r = kubeapi(_world_with("Deployment", path, value)).reader()
         if path == "spec.template.spec.containers":
-            res = k5.containers_use_images(r, expected())
+            res = k5.k5_containers_use_images(r, expected())
             assert not res.ok and "found no container api (containers: none)" in res.message
         else:
-            res = k5.rollouts_complete(r, expected(), ONCE)  # a verdict either way, no exception
+            res = k5.k5_rollouts_complete(r, expected(), ONCE)  # a verdict either way, no exception
             assert isinstance(res.ok, bool)
 
 
 def test_null_lists_on_pods_are_empty(kubeapi):
     world = _world_with("Pod", "status.containerStatuses", None)
     r = kubeapi(world).reader()
-    res = k5.pods_run_registry_digests(r, expected(), registry().resolve_tag)
+    res = k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag)
     assert not res.ok and "no imageID yet (not started)" in res.message
 
 
@@ -167,7 +167,7 @@ def test_a_malformed_application_is_an_error(kubeapi, history, path, value, mess
     world = o.world_of(app)
     r = kubeapi(world).reader()
     with pytest.raises(ProtocolError) as exc:
-        k6.application_deployed(r, "argocd", "moltbook", Repo(history.path), "k8s/kustomization.yml", FAST,
+        k6.k6_application_deployed(r, "argocd", "moltbook", Repo(history.path), "k8s/kustomization.yml", FAST,
                                 github="ardenone/moltbook-org")
     assert message in str(exc.value), str(exc.value)
     assert "malformed Application status: " in str(exc.value) and exc.value.where == APP_REF
@@ -177,7 +177,7 @@ def test_a_malformed_application_is_an_error(kubeapi, history, path, value, mess
 def test_null_application_fields_read_as_defaults(kubeapi, history, path):
     app = _set(o.application(revision=history.head), path, None)
     r = kubeapi(o.world_of(app)).reader()
-    res = k6.application_deployed(r, "argocd", "moltbook", Repo(history.path), "k8s/kustomization.yml", FAST)
+    res = k6.k6_application_deployed(r, "argocd", "moltbook", Repo(history.path), "k8s/kustomization.yml", FAST)
     assert isinstance(res.ok, bool)
 
 

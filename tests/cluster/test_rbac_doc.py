@@ -39,9 +39,9 @@ def _run_all(kubeapi, rules, repo) -> None:
     world = o.world_of(*o.healthy(api_workload()), *o.healthy(front_workload()),
                        o.application(revision=repo.head)).grant_only(rules)
     r = kubeapi(world).reader()
-    for res in (k5.containers_use_images(r, expected()), k5.rollouts_complete(r, expected(), FAST),
-                k5.pods_run_registry_digests(r, expected(), registry().resolve_tag),
-                k6.application_deployed(r, "argocd", "moltbook", Repo(repo.path), "k8s/kustomization.yml", FAST)):
+    for res in (k5.k5_containers_use_images(r, expected()), k5.k5_rollouts_complete(r, expected(), FAST),
+                k5.k5_pods_run_registry_digests(r, expected(), registry().resolve_tag),
+                k6.k6_application_deployed(r, "argocd", "moltbook", Repo(repo.path), "k8s/kustomization.yml", FAST)):
         assert res.ok, res.message
 
 

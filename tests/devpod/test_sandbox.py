@@ -139,7 +139,7 @@ def test_v2_fails_when_fuse_overlayfs_makes_builds_work() -> None:
 # -- V3 --------------------------------------------------------------------------------------
 def test_v3_good_script_passes(sandbox: DevpodSandbox, good: SandboxRepo) -> None:
     dh = _devpod_for(sandbox, good)
-    run = api.run_local_build(dh, good.target.repo(), good.target)
+    run = api.v3_run_local_build(dh, good.target.repo(), good.target)
     assert api.v3_stops_before_build(run, dh, good.target.repo()).ok
     assert api.v3_names_docs(run, good.target).ok
     _no_probe_leftovers(dh)
@@ -180,7 +180,7 @@ exit 0
 def _v3(variant, script: str):
     dh, sr = variant({LOCAL: script})
     repo = sr.target.repo()
-    run = api.run_local_build(dh, repo, sr.target)
+    run = api.v3_run_local_build(dh, repo, sr.target)
     _no_probe_leftovers(dh)
     return api.v3_stops_before_build(run, dh, repo), api.v3_names_docs(run, sr.target)
 
@@ -262,7 +262,7 @@ fi
 def _v3_run(variant, script: str):
     dh, sr = variant({LOCAL: script})
     repo = sr.target.repo()
-    run = api.run_local_build(dh, repo, sr.target)
+    run = api.v3_run_local_build(dh, repo, sr.target)
     _no_probe_leftovers(dh)
     return run, api.v3_stops_before_build(run, dh, repo)
 
@@ -320,7 +320,7 @@ def test_v3_unshadowable_devpod_does_not_run_a_script_that_would_build(sandbox, 
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: UNSET_HOST}, modes={LOCAL: 0o755})
     dh = _unshadowable(sandbox, sr, monkeypatch)
     repo = sr.target.repo()
-    run = api.run_local_build(dh, repo, sr.target)
+    run = api.v3_run_local_build(dh, repo, sr.target)
     assert run.not_run and run.calls == [] and run.rc == -1
     stops = api.v3_stops_before_build(run, dh, repo)
     assert not stops.ok
@@ -337,7 +337,7 @@ def test_v3_unshadowable_devpod_runs_a_script_whose_absolute_build_comes_after_i
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: GOOD_GUARD_THEN_ABSOLUTE}, modes={LOCAL: 0o755})
     dh = _unshadowable(sandbox, sr, monkeypatch)
     repo = sr.target.repo()
-    run = api.run_local_build(dh, repo, sr.target)
+    run = api.v3_run_local_build(dh, repo, sr.target)
     assert run.not_run is None and run.rc == 1 and not run.shadowed
     stops = api.v3_stops_before_build(run, dh, repo)
     assert stops.ok, stops.message
@@ -363,7 +363,7 @@ def test_v3_a_new_image_on_an_unshadowable_devpod_fails(tmp_path, monkeypatch) -
         sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: SNEAKY}, modes={LOCAL: 0o755})
         dh = _unshadowable(sb, sr, monkeypatch)
         repo = sr.target.repo()
-        run = api.run_local_build(dh, repo, sr.target)
+        run = api.v3_run_local_build(dh, repo, sr.target)
         assert run.calls == [] and run.rc == 1
         stops = api.v3_stops_before_build(run, dh, repo)
         assert not stops.ok
@@ -380,7 +380,7 @@ def test_v3_a_new_image_on_an_unshadowable_devpod_fails(tmp_path, monkeypatch) -
 def test_v4_good_trigger_passes(sandbox: DevpodSandbox, good: SandboxRepo) -> None:
     dh = _devpod_for(sandbox, good)
     repo = good.target.repo()
-    run = api.run_trigger(dh, repo, good.target)
+    run = api.v4_run_trigger(dh, repo, good.target)
     assert [c.text for c in run.calls] == ["gh workflow run build-push.yml --ref main"]
     res = api.v4_asks_for_build_workflows(run, repo, good.target)
     assert res.ok, res.message
@@ -404,7 +404,7 @@ gh run list --workflow=build-images.yml --limit 1
 def test_v4_rejected_flag_fails(variant) -> None:
     dh, sr = variant({TRIGGER: BAD_FLAG})
     repo = sr.target.repo()
-    run = api.run_trigger(dh, repo, sr.target)
+    run = api.v4_run_trigger(dh, repo, sr.target)
     assert api.v4_asks_for_build_workflows(run, repo, sr.target).ok
     res = api.v4_gh_accepts(run, repo)
     assert not res.ok
@@ -415,7 +415,7 @@ def test_v4_rejected_flag_fails(variant) -> None:
 def test_v4_renamed_workflow_fails(variant) -> None:
     dh, sr = variant({TRIGGER: RENAMED})
     repo = sr.target.repo()
-    run = api.run_trigger(dh, repo, sr.target)
+    run = api.v4_run_trigger(dh, repo, sr.target)
     res = api.v4_asks_for_build_workflows(run, repo, sr.target)
     assert not res.ok
     assert "`gh workflow run build-images.yml --ref main` asks for build-images.yml, not a workflow that builds " \
@@ -491,7 +491,7 @@ gh workflow run build-push.yml --ref "$ref"
 def test_scripts_run_git_but_never_reach_a_remote(variant) -> None:
     dh, sr = variant({TRIGGER: PUSH_THEN_TRIGGER})
     repo = sr.target.repo()
-    run = api.run_trigger(dh, repo, sr.target)
+    run = api.v4_run_trigger(dh, repo, sr.target)
     texts = [c.text for c in run.calls]
     assert texts == ["git rev-parse --abbrev-ref HEAD", "git push origin main", "gh workflow run build-push.yml --ref main"]
     assert run.rc == 0, run.output  # the push was recorded and skipped (there is no remote to push to)

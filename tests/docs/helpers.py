@@ -5,7 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from buildgate import docs, scripts
+from buildgate import scripts
+from buildgate.docs import links, paths, topics
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
 from buildgate.target import Target
@@ -33,10 +34,10 @@ def git_repo(root: Path, files: dict[str, str], executable: tuple[str, ...] = ()
 def run_all(repo: Repo, target: Target) -> dict[str, CheckResult]:
     """D1, D2, D3, S1, S2 on one repository."""
     return {
-        "D1": docs.docs_cover_topics(repo, target.docs),
-        "D2": docs.readme_links_docs(repo, target.readme, target.docs, target.github),
-        "D3": docs.named_paths_exist(repo, target.docs, target.readme, target.scripts.values(),
+        "D1": topics.d1_docs_cover_topics(repo, target.docs),
+        "D2": links.d2_readme_links_docs(repo, target.readme, target.docs, target.github),
+        "D3": paths.d3_named_paths_exist(repo, target.docs, target.readme, target.scripts.values(),
                                      target.workflows_dir, target.github),
-        "S1": scripts.helper_scripts(repo, target.scripts),
-        "S2": scripts.scripts_name_existing_workflow(repo, target.scripts, target.workflows_dir),
+        "S1": scripts.s1_helper_scripts(repo, target.scripts),
+        "S2": scripts.s2_scripts_name_existing_workflow(repo, target.scripts, target.workflows_dir),
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildgate.docflags import docs_show_accepted_options, invocations, option_parser
+from buildgate.docs.options import d3_docs_show_accepted_options, invocations, option_parser
 from buildgate.repo import Repo
 from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import run_features
@@ -36,10 +36,10 @@ def test_finds_invocations_in_code_spans_and_fences_with_lines():
 def test_sandbox_passes_and_a_rejected_option_fails_with_file_line(tmp_path):
     good = make_sandbox_repo(tmp_path / "good")
     t = good.target
-    assert docs_show_accepted_options(Repo(good.path), [t.docs, t.readme], t.scripts.values()).ok
+    assert d3_docs_show_accepted_options(Repo(good.path), [t.docs, t.readme], t.scripts.values()).ok
     doc = DOC.replace("scripts/build-images.sh --tag my-test", "scripts/build-images.sh --platform linux/arm64")
     bad = make_sandbox_repo(tmp_path / "bad", files={"DOCKER_BUILD.md": doc})
-    r = docs_show_accepted_options(Repo(bad.path), [t.docs, t.readme], t.scripts.values())
+    r = d3_docs_show_accepted_options(Repo(bad.path), [t.docs, t.readme], t.scripts.values())
     line = next(n for n, ln in enumerate(doc.splitlines(), 1) if "--platform" in ln)
     assert not r.ok
     assert r.message == (
@@ -55,7 +55,7 @@ def test_unreadable_scripts_are_not_checked_and_say_so(tmp_path, unreadable):
     if unreadable is not None:
         (sb.path / "scripts/build-images.sh").write_bytes(unreadable)
     t = sb.target
-    r = docs_show_accepted_options(Repo(sb.path), [t.docs, t.readme], t.scripts.values())
+    r = d3_docs_show_accepted_options(Repo(sb.path), [t.docs, t.readme], t.scripts.values())
     assert r.ok and any("scripts/build-images.sh: not read" in e for e in r.evidence)
 
 

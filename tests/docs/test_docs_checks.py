@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from buildgate import docs, scripts
+from buildgate import scripts
+from buildgate.docs import links, paths, topics
 from buildgate.errors import CannotDecide, InputError
 from tests.docs.helpers import git_repo
 
@@ -28,7 +29,7 @@ Check the run logs, then re-run.
 
 # -- D1 ---------------------------------------------------------------------------------------
 def test_sections_nest_subsections_but_not_under_a_lone_title():
-    secs = docs.sections("# T\nintro\n## A\na\n### A1\na1\n## B\nb\n")
+    secs = topics.sections("# T\nintro\n## A\na\n### A1\na1\n## B\nb\n")
     by = {s.heading: s for s in secs}
     assert by["T"].text == "# T\nintro" and by["T"].end == 2
     assert by["A"].text == "## A\na\n### A1\na1"
@@ -37,7 +38,7 @@ def test_sections_nest_subsections_but_not_under_a_lone_title():
 
 def test_d1_all_topics(tmp_path):
     repo = git_repo(tmp_path / "r", {"DOCKER_BUILD.md": GOOD_DOC})
-    res = docs.docs_cover_topics(repo, "DOCKER_BUILD.md")
+    res = topics.d1_docs_cover_topics(repo, "DOCKER_BUILD.md")
     assert res.ok, res.message
     assert "troubleshooting: 'Troubleshooting' at DOCKER_BUILD.md:15" in res.evidence
 
@@ -45,13 +46,13 @@ def test_d1_all_topics(tmp_path):
 def test_d1_topic_spread_over_subsections_counts(tmp_path):
     doc = GOOD_DOC.replace("## Troubleshooting\nCheck the run logs, then re-run.\n",
                            "## Troubleshooting\n### Build failed\nCheck the logs.\n")
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert res.ok, res.message
 
 
 def test_d1_names_every_missing_topic_and_what_it_looked_for(tmp_path):
     doc = "# Builds\n\n## GitHub Actions\nThe workflow builds the images.\n"
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok
     msg = res.message
     assert msg.startswith("expected D.md to cover 5 topics (the overlay error and its cause, ")
@@ -67,7 +68,7 @@ def test_d1_one_word_is_not_a_topic(tmp_path):
     # "overlay" alone, with no cause, does not cover the overlay error
     doc = GOOD_DOC.replace("Its root is overlayfs; a nested overlay mount fails with `invalid argument`.",
                            "Something about overlay.")
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok and "the overlay error and its cause" in res.message
     assert any("closest 'The devpod can't build' at D.md:3 lacks nested / invalid argument / not supported" in e
                for e in res.evidence)
@@ -78,7 +79,7 @@ def test_d1_a_parent_and_its_subsections_count_as_distinct_sections(tmp_path):
     doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n\n", "").replace(
         "## Local machine\nUse `docker build` on your laptop.\n",
         "## Building\nUse `docker build` on your laptop.\n\n### GitHub Actions\nThe workflow builds and pushes the images.\n")
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert res.ok, res.message
     assert "building on a local machine: 'Building' at D.md:9" in res.evidence
     assert "GitHub Actions as the way to build: 'GitHub Actions' at D.md:12" in res.evidence
@@ -90,7 +91,7 @@ def test_d1_a_parent_covering_a_topic_only_through_a_subsection_takes_it(tmp_pat
     doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n\n", "").replace(
         "## Local machine\nUse `docker build` on your laptop.\n",
         "## Local machine\n\n### How\nGitHub Actions builds the images; `docker build` works too.\n")
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok
     assert "found no section on building on a local machine (looked for local machine + docker build / build script: " \
            "'Local machine' at D.md:9 covers it, but overlaps 'How' at D.md:11, which counts for GitHub Actions as " \
@@ -101,7 +102,7 @@ def test_d1_a_parent_covering_a_topic_only_through_a_subsection_takes_it(tmp_pat
 def test_d1_a_heading_alone_covers_nothing(tmp_path, body):
     doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n",
                            f"## GitHub Actions builds the images\n{body}\n")
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok
     assert "GitHub Actions as the way to build (looked for GitHub Actions + build / push / image: 'GitHub Actions " \
            "builds the images' at D.md:6 names it, but only its heading names the topic)" in res.message, res.message
@@ -110,12 +111,12 @@ def test_d1_a_heading_alone_covers_nothing(tmp_path, body):
 def test_d1_a_short_body_is_not_content(tmp_path):
     doc = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n",
                            "## GitHub Actions\nBuilds images.\n")
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok
     assert "'GitHub Actions' at D.md:6 names it, but its body is 2 word(s), with no code block" in res.message
     code = GOOD_DOC.replace("## GitHub Actions\nThe workflow builds and pushes the images.\n",
                             "## GitHub Actions\n```\ngh workflow run build.yml  # builds the images\n```\n")
-    assert docs.docs_cover_topics(git_repo(tmp_path / "r2", {"D.md": code}), "D.md").ok
+    assert topics.d1_docs_cover_topics(git_repo(tmp_path / "r2", {"D.md": code}), "D.md").ok
 
 
 @pytest.mark.parametrize("remedy,ok", [
@@ -127,7 +128,7 @@ def test_d1_a_short_body_is_not_content(tmp_path):
 ])
 def test_d1_troubleshooting_needs_a_remedy(tmp_path, remedy, ok):
     doc = GOOD_DOC.replace("Check the run logs, then re-run.", remedy)
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert res.ok is ok, res.message
     if not ok:
         assert res.message.endswith("found no section on troubleshooting (looked for troubleshooting / common problems "
@@ -138,7 +139,7 @@ def test_d1_heading_less_text_is_no_section(tmp_path):
     doc = GOOD_DOC.split("## The devpod can't build")[0] + (
         "Its root is overlayfs; a nested overlay mount fails with `invalid argument`.\n\n")
     doc = doc.replace("# Builds\n\n", "") + GOOD_DOC.split("## GitHub Actions")[1].join(["## GitHub Actions", ""])
-    res = docs.docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
+    res = topics.d1_docs_cover_topics(git_repo(tmp_path / "r", {"D.md": doc}), "D.md")
     assert not res.ok and "found no section on the overlay error and its cause (looked for " in res.message
     assert any("heading-less text at D.md:1 mentions it: that is no section of its own" in e for e in res.evidence)
 
@@ -147,14 +148,14 @@ def test_d1_binary_docs_are_an_input_error(tmp_path):
     repo = git_repo(tmp_path / "r", {"x": "y"})
     (tmp_path / "r" / "D.md").write_bytes(b"\x00\x01binary")
     with pytest.raises(InputError, match="binary"):
-        docs.docs_cover_topics(repo, "D.md")
+        topics.d1_docs_cover_topics(repo, "D.md")
 
 
 def test_d1_reads_a_git_revision(tmp_path):
     repo = git_repo(tmp_path / "r", {"D.md": GOOD_DOC})
     (tmp_path / "r" / "D.md").unlink()  # gone from the work tree, still in HEAD
-    assert not docs.docs_cover_topics(repo, "D.md").ok
-    assert docs.docs_cover_topics(repo.at("HEAD"), "D.md").ok
+    assert not topics.d1_docs_cover_topics(repo, "D.md").ok
+    assert topics.d1_docs_cover_topics(repo.at("HEAD"), "D.md").ok
 
 
 # -- D2 ---------------------------------------------------------------------------------------
@@ -168,33 +169,33 @@ def test_d1_reads_a_git_revision(tmp_path):
 ])
 def test_d2_link_forms(tmp_path, readme):
     repo = git_repo(tmp_path / "r", {"README.md": readme, "DOCKER_BUILD.md": "x"})
-    res = docs.readme_links_docs(repo, "README.md", "DOCKER_BUILD.md", "o/r")
+    res = links.d2_readme_links_docs(repo, "README.md", "DOCKER_BUILD.md", "o/r")
     assert res.ok, res.message
 
 
 def test_d2_relative_to_the_readme_folder(tmp_path):
     repo = git_repo(tmp_path / "r", {"docs/README.md": "[g](../DOCKER_BUILD.md)\n", "DOCKER_BUILD.md": "x"})
-    assert docs.readme_links_docs(repo, "docs/README.md", "DOCKER_BUILD.md").ok
+    assert links.d2_readme_links_docs(repo, "docs/README.md", "DOCKER_BUILD.md").ok
     repo2 = git_repo(tmp_path / "r2", {"docs/README.md": "[g](DOCKER_BUILD.md)\n", "DOCKER_BUILD.md": "x"})
-    res = docs.readme_links_docs(repo2, "docs/README.md", "DOCKER_BUILD.md")
+    res = links.d2_readme_links_docs(repo2, "docs/README.md", "DOCKER_BUILD.md")
     assert not res.ok and "links that resolve elsewhere: DOCKER_BUILD.md (docs/README.md:1) -> docs/DOCKER_BUILD.md" in res.message
 
 
 def test_d2_mention_in_code_is_not_a_link(tmp_path):
     repo = git_repo(tmp_path / "r", {"README.md": "# X\n\nRead `DOCKER_BUILD.md`.\n", "DOCKER_BUILD.md": "x"})
-    res = docs.readme_links_docs(repo, "README.md", "DOCKER_BUILD.md")
+    res = links.d2_readme_links_docs(repo, "README.md", "DOCKER_BUILD.md")
     assert not res.ok and "bare mention" in res.message and "README.md:3" in res.message
 
 
 def test_d2_missing_readme(tmp_path):
-    res = docs.readme_links_docs(git_repo(tmp_path / "r", {"x": "y"}), "README.md", "DOCKER_BUILD.md")
+    res = links.d2_readme_links_docs(git_repo(tmp_path / "r", {"x": "y"}), "README.md", "DOCKER_BUILD.md")
     assert res.message == "expected README.md linking DOCKER_BUILD.md; found no such file"
 
 
 # -- D3 ---------------------------------------------------------------------------------------
 def _d3(tmp_path, files, scripts_=("s/a.sh",), executable=()):
     repo = git_repo(tmp_path / "r", files, executable)
-    return docs.named_paths_exist(repo, "D.md", "README.md", list(scripts_), ".github/workflows", "o/r")
+    return paths.d3_named_paths_exist(repo, "D.md", "README.md", list(scripts_), ".github/workflows", "o/r")
 
 
 def test_d3_ignores_urls_anchors_placeholders_and_system_paths(tmp_path):
@@ -264,7 +265,7 @@ def test_d3_symlink_out_of_the_repository_dangles(tmp_path):
     (tmp_path / "secret.md").write_text("outside")
     repo = git_repo(tmp_path / "r", {"D.md": "[s](link.md)\n", "README.md": "x\n"})
     (tmp_path / "r" / "link.md").symlink_to(tmp_path / "secret.md")
-    res = docs.named_paths_exist(repo, "D.md", "README.md", [], ".github/workflows")
+    res = paths.d3_named_paths_exist(repo, "D.md", "README.md", [], ".github/workflows")
     assert not res.ok and "D.md:1 names link.md" in res.message
 
 
@@ -285,21 +286,21 @@ def test_s1_without_shellcheck_cannot_decide(tmp_path, monkeypatch):
     repo = git_repo(tmp_path / "r", {"a.sh": "#!/bin/bash\necho hi\n"}, executable=("a.sh",))
     monkeypatch.setattr(scripts, "find_shellcheck", lambda: None)
     with pytest.raises(CannotDecide, match="shellcheck not found"):
-        scripts.helper_scripts(repo, {"local_build": "a.sh"})
+        scripts.s1_helper_scripts(repo, {"local_build": "a.sh"})
 
 
 def test_s1_at_a_revision_uses_the_committed_content(tmp_path):
     repo = git_repo(tmp_path / "r", {"a.sh": "#!/bin/bash\necho hi\n"}, executable=("a.sh",))
     (tmp_path / "r" / "a.sh").write_text("#!/bin/bash\nif true; then\n")  # broken only in the work tree
-    assert not scripts.helper_scripts(repo, {"local_build": "a.sh"}).ok
-    res = scripts.helper_scripts(repo.at("HEAD"), {"local_build": "a.sh"})
+    assert not scripts.s1_helper_scripts(repo, {"local_build": "a.sh"}).ok
+    res = scripts.s1_helper_scripts(repo.at("HEAD"), {"local_build": "a.sh"})
     assert res.ok, res.message
 
 
 def test_s1_untracked_script(tmp_path):
     repo = git_repo(tmp_path / "r", {"x": "y"})
     (tmp_path / "r" / "a.sh").write_text("#!/bin/bash\necho hi\n")
-    res = scripts.helper_scripts(repo, {"local_build": "a.sh"})
+    res = scripts.s1_helper_scripts(repo, {"local_build": "a.sh"})
     assert res.message == "expected a.sh executable in git (mode 100755); found a file git does not track (at a.sh)"
 
 
@@ -311,7 +312,7 @@ def test_s2_workflow_named_by_name_or_path(tmp_path):
         "s.sh": "gh run list --workflow .github/workflows/build.yml\n",
     }
     repo = git_repo(tmp_path / "r", files)
-    res = scripts.scripts_name_existing_workflow(repo, {"devpod_trigger": "t.sh", "build_status": "s.sh"},
+    res = scripts.s2_scripts_name_existing_workflow(repo, {"devpod_trigger": "t.sh", "build_status": "s.sh"},
                                                  ".github/workflows")
     assert res.ok, res.message
     assert "t.sh:1: names build images -> .github/workflows/build.yml" in res.evidence
@@ -320,7 +321,7 @@ def test_s2_workflow_named_by_name_or_path(tmp_path):
 
 def test_s2_missing_script_fails(tmp_path):
     repo = git_repo(tmp_path / "r", {".github/workflows/b.yml": "on: push\n", "s.sh": "gh run list -w b.yml\n"})
-    res = scripts.scripts_name_existing_workflow(repo, {"devpod_trigger": "t.sh", "build_status": "s.sh"},
+    res = scripts.s2_scripts_name_existing_workflow(repo, {"devpod_trigger": "t.sh", "build_status": "s.sh"},
                                                  ".github/workflows")
     assert res.message == "expected t.sh naming a workflow; found no such file (at t.sh)"
 

@@ -274,4 +274,4 @@ def test_s2_unresolvable_workflow_is_cannot_decide(tmp_path):
     sb = make_sandbox_repo(tmp_path / "repo", files={"scripts/build-images-devpod.sh": trig})
     from buildgate import scripts
     with pytest.raises(CannotDecide, match=r"can't resolve|\$1"):
-        scripts.scripts_name_existing_workflow(Repo(sb.path), sb.target.scripts, sb.target.workflows_dir)
+        scripts.s2_scripts_name_existing_workflow(Repo(sb.path), sb.target.scripts, sb.target.workflows_dir)

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 
 from buildgate.errors import CannotDecide
-from buildgate.history import (
-    check_bot_updates,
-    check_newtags_in_history,
+from buildgate.tag_history import (
+    k3_bot_updates,
+    k2_newtags_in_history,
     job_writes_kustomization,
     kustomization_changes,
     tag_hex,
@@ -24,11 +24,11 @@ WORKFLOW = ".github/workflows/build-push.yml"
 
 
 def k2(repo: Repo):
-    return check_newtags_in_history(repo, Kustomization.load(repo, KUST), IMAGES)
+    return k2_newtags_in_history(repo, Kustomization.load(repo, KUST), IMAGES)
 
 
 def k3(repo: Repo):
-    return check_bot_updates(repo, KUST, ".github/workflows", ("github-actions[bot]", "github-actions"))
+    return k3_bot_updates(repo, KUST, ".github/workflows", ("github-actions[bot]", "github-actions"))
 
 
 def retag(sb, tag: str) -> str:

@@ -10,7 +10,7 @@ from buildgate.errors import CannotDecide, InputError
 from buildgate.kustomize import (
     ImageOverride,
     Kustomization,
-    check_overrides,
+    k1_overrides_apply,
     deployments_images,
     image_matches,
     render,
@@ -24,7 +24,7 @@ needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kube
 
 
 def k1(repo: Repo, kubectl: bool = True):
-    return check_overrides(Kustomization.load(repo, KUST), render(repo, KUST, kubectl=kubectl), IMAGES)
+    return k1_overrides_apply(Kustomization.load(repo, KUST), render(repo, KUST, kubectl=kubectl), IMAGES)
 
 
 # -- image references, as kustomize reads them -----------------------------------------------------
@@ -68,7 +68,7 @@ def test_sandbox_passes_with_the_builtin_reader_when_kubectl_is_hidden(tmp_path,
     rendered = render(sb.target.repo(), KUST)
     assert rendered.renderer == "builtin"
     assert rendered.evidence == "rendered with the built-in reader (kubectl not found)"
-    result = check_overrides(Kustomization.load(sb.target.repo(), KUST), rendered, IMAGES)
+    result = k1_overrides_apply(Kustomization.load(sb.target.repo(), KUST), rendered, IMAGES)
     assert result.ok, result.message
     assert "built-in reader" in result.message
     assert any(f"runs ghcr.io/ardenone/moltbook-api:{sb.new_tag} (source k8s/api/deployment.yml:19)" in e
@@ -215,7 +215,7 @@ def test_not_a_kustomization_fails_before_rendering(tmp_path):
     def never() -> None:
         raise AssertionError("rendered a file that is not a Kustomization")
 
-    result = check_overrides(Kustomization.load(repo, KUST), never, IMAGES)
+    result = k1_overrides_apply(Kustomization.load(repo, KUST), never, IMAGES)
     assert not result.ok
     assert result.message == ("expected a Kustomization (apiVersion kustomize.config.k8s.io/v1beta1, kind "
                               "Kustomization); found kind 'Deployment' (at k8s/kustomization.yml:2)")
@@ -319,7 +319,7 @@ def test_remote_resources_are_not_fetched(tmp_path):
     assert rendered.renderer == "builtin"
     assert rendered.evidence == f"rendered with the built-in reader (remote resources are not fetched: {url})"
     assert rendered.notes == [f"remote resource {url} (k8s/kustomization.yml:5) not followed"]
-    assert check_overrides(Kustomization.load(sb.target.repo(), KUST), rendered, IMAGES).ok
+    assert k1_overrides_apply(Kustomization.load(sb.target.repo(), KUST), rendered, IMAGES).ok
 
 
 def test_image_only_in_a_remote_resource_cannot_be_decided(tmp_path):
@@ -328,7 +328,7 @@ def test_image_only_in_a_remote_resource_cannot_be_decided(tmp_path):
     mutate(sb, {KUST: text})
     repo = sb.target.repo()
     with pytest.raises(CannotDecide, match="no rendered container runs ghcr.io/ardenone/moltbook-api, and remote"):
-        check_overrides(Kustomization.load(repo, KUST), render(repo, KUST), IMAGES)
+        k1_overrides_apply(Kustomization.load(repo, KUST), render(repo, KUST), IMAGES)
 
 
 def _fake_kubectl(tmp_path: Path, stderr: str, code: int = 1) -> str:
@@ -345,7 +345,7 @@ def test_kubectl_failing_on_the_network_falls_back_to_the_reader(tmp_path):
     assert rendered.renderer == "builtin"
     assert rendered.evidence == ("rendered with the built-in reader (kubectl kustomize could not run: "
                                  "dial tcp: lookup github.com: no such host)")
-    assert check_overrides(Kustomization.load(sb.target.repo(), KUST), rendered, IMAGES).ok
+    assert k1_overrides_apply(Kustomization.load(sb.target.repo(), KUST), rendered, IMAGES).ok
 
 
 @needs_kubectl

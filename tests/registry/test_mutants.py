@@ -25,27 +25,27 @@ def one_line(result):
 def test_good_set_passes_every_check(lab, client):
     img = [lab.image("good")]
     for result in (
-        g.tag_exists(client, img, "latest"),
-        g.commit_tags_exist(client, img, TAGS, COMMIT),
-        g.same_digest(client, img, TAGS, COMMIT),
-        g.attestations_present(client, img, TAGS, COMMIT),
-        g.provenance_matches(client, img, TAGS, COMMIT, REPO_URL),
-        g.labels_match(client, img, TAGS, COMMIT, REPO_URL),
-        g.newtags_exist(client, [g.ImageRef(img[0], COMMIT[:7], None, "k8s/kustomization.yml:13")], img),
+        g.g1_tag_exists(client, img, "latest"),
+        g.g2_commit_tags_exist(client, img, TAGS, COMMIT),
+        g.g3_same_digest(client, img, TAGS, COMMIT),
+        g.g4_attestations_present(client, img, TAGS, COMMIT),
+        g.g5_provenance_matches(client, img, TAGS, COMMIT, REPO_URL),
+        g.g6_labels_match(client, img, TAGS, COMMIT, REPO_URL),
+        g.k4_newtags_exist(client, [g.ImageRef(img[0], COMMIT[:7], None, "k8s/kustomization.yml:13")], img),
     ):
         assert result.ok, result.message
         assert result.evidence and all(lab.image("good") in e for e in result.evidence)
 
 
 def test_g1_latest_missing(lab, client):
-    r = g.tag_exists(client, [lab.image("good"), lab.image("latest-missing")], "latest")
+    r = g.g1_tag_exists(client, [lab.image("good"), lab.image("latest-missing")], "latest")
     assert not r.ok
     assert f"expected {lab.image('latest-missing')}:latest to exist" in one_line(r)
     assert "404" in r.message and lab.image("good") + ":" not in r.message
 
 
 def test_g2_no_commit_tag(lab, client):
-    r = g.commit_tags_exist(client, [lab.image("no-commit-tag")], TAGS, COMMIT)
+    r = g.g2_commit_tags_exist(client, [lab.image("no-commit-tag")], TAGS, COMMIT)
     assert not r.ok
     assert f"{lab.image('no-commit-tag')}:{COMMIT[:7]} to exist" in one_line(r)
     assert COMMIT[:12] in r.message
@@ -53,17 +53,17 @@ def test_g2_no_commit_tag(lab, client):
 
 def test_g2_uses_the_tags_the_workflow_computes(lab, client):
     # a workflow pushing sha-<7> would need that tag: the good set doesn't have it
-    r = g.commit_tags_exist(client, [lab.image("good")], {lab.image("good"): ["main", f"sha-{COMMIT[:7]}", "latest"]}, COMMIT)
+    r = g.g2_commit_tags_exist(client, [lab.image("good")], {lab.image("good"): ["main", f"sha-{COMMIT[:7]}", "latest"]}, COMMIT)
     assert not r.ok and f":sha-{COMMIT[:7]} to exist" in r.message
 
 
 def test_g2_without_a_commit_tag_in_the_model_cannot_decide(lab, client):
     with pytest.raises(CannotDecide, match="no tag naming commit"):
-        g.commit_tags_exist(client, [lab.image("good")], ["main", "latest"], COMMIT)
+        g.g2_commit_tags_exist(client, [lab.image("good")], ["main", "latest"], COMMIT)
 
 
 def test_g3_latest_stale(lab, client):
-    r = g.same_digest(client, [lab.image("latest-stale")], TAGS, COMMIT)
+    r = g.g3_same_digest(client, [lab.image("latest-stale")], TAGS, COMMIT)
     assert not r.ok
     stale = client.resolve_tag(lab.image("latest-stale"), "latest").digest
     fresh = client.resolve_tag(lab.image("latest-stale"), COMMIT[:7]).digest
@@ -73,7 +73,7 @@ def test_g3_latest_stale(lab, client):
 
 
 def test_g3_latest_missing(lab, client):
-    r = g.same_digest(client, [lab.image("latest-missing")], TAGS, COMMIT)
+    r = g.g3_same_digest(client, [lab.image("latest-missing")], TAGS, COMMIT)
     assert not r.ok and "latest missing (404)" in r.message
 
 
@@ -83,7 +83,7 @@ def test_g3_latest_missing(lab, client):
     ("no-attestations", "an SPDX SBOM and a SLSA provenance attestation"),
 ])
 def test_g4_missing_attestations(lab, client, mutant, lacking):
-    r = g.attestations_present(client, [lab.image(mutant)], TAGS, COMMIT)
+    r = g.g4_attestations_present(client, [lab.image(mutant)], TAGS, COMMIT)
     assert not r.ok
     msg = one_line(r)
     assert msg.startswith(f"expected {lacking};")
@@ -93,17 +93,17 @@ def test_g4_missing_attestations(lab, client, mutant, lacking):
 @pytest.mark.parametrize("mutant", ["artifact-v1", "cosign"])
 def test_g4_g5_other_layouts_pass(lab, client, mutant):
     img = [lab.image(mutant)]
-    r4 = g.attestations_present(client, img, TAGS, COMMIT)
+    r4 = g.g4_attestations_present(client, img, TAGS, COMMIT)
     assert r4.ok, r4.message
     assert ("cosign tag" if mutant == "cosign" else "buildx index") in " ".join(r4.evidence)
-    r5 = g.provenance_matches(client, img, TAGS, COMMIT, REPO_URL)
+    r5 = g.g5_provenance_matches(client, img, TAGS, COMMIT, REPO_URL)
     assert r5.ok, r5.message
     if mutant == "artifact-v1":
         assert "provenance/v1" in " ".join(r5.evidence)
 
 
 def test_g5_provenance_names_another_commit(lab, client):
-    r = g.provenance_matches(client, [lab.image("provenance-other-commit")], TAGS, COMMIT, REPO_URL)
+    r = g.g5_provenance_matches(client, [lab.image("provenance-other-commit")], TAGS, COMMIT, REPO_URL)
     assert not r.ok
     msg = one_line(r)
     assert f"expected provenance commit {COMMIT}; found predicate.metadata.vcs.revision={OLD}" in msg
@@ -111,18 +111,18 @@ def test_g5_provenance_names_another_commit(lab, client):
 
 
 def test_g5_provenance_names_another_repository(lab, client):
-    r = g.provenance_matches(client, [lab.image("provenance-other-repo")], TAGS, COMMIT, REPO_URL)
+    r = g.g5_provenance_matches(client, [lab.image("provenance-other-repo")], TAGS, COMMIT, REPO_URL)
     assert not r.ok
     assert f"expected provenance source {REPO_URL}; found" in r.message and FORK in r.message
 
 
 def test_g5_no_provenance(lab, client):
-    r = g.provenance_matches(client, [lab.image("no-provenance")], TAGS, COMMIT, REPO_URL)
+    r = g.g5_provenance_matches(client, [lab.image("no-provenance")], TAGS, COMMIT, REPO_URL)
     assert not r.ok and "no provenance attestation" in r.message
 
 
 def test_g6_wrong_labels(lab, client):
-    r = g.labels_match(client, [lab.image("wrong-labels")], TAGS, COMMIT, REPO_URL)
+    r = g.g6_labels_match(client, [lab.image("wrong-labels")], TAGS, COMMIT, REPO_URL)
     assert not r.ok
     msg = one_line(r)
     assert f"expected label org.opencontainers.image.source={REPO_URL}; found '{FORK}'" in msg
@@ -131,13 +131,13 @@ def test_g6_wrong_labels(lab, client):
 
 
 def test_g6_no_labels(lab, client):
-    r = g.labels_match(client, [lab.image("no-labels")], TAGS, COMMIT, REPO_URL)
+    r = g.g6_labels_match(client, [lab.image("no-labels")], TAGS, COMMIT, REPO_URL)
     assert not r.ok and r.message.count("no such label") == 2
 
 
 def test_g4_to_g6_fail_when_the_commit_tag_is_missing(lab, client):
-    for fn in (g.attestations_present, g.provenance_matches, g.labels_match):
-        args = (client, [lab.image("no-commit-tag")], TAGS, COMMIT) + ((REPO_URL,) if fn is not g.attestations_present else ())
+    for fn in (g.g4_attestations_present, g.g5_provenance_matches, g.g6_labels_match):
+        args = (client, [lab.image("no-commit-tag")], TAGS, COMMIT) + ((REPO_URL,) if fn is not g.g4_attestations_present else ())
         r = fn(*args)
         assert not r.ok and f":{COMMIT[:7]} to exist to read what was built" in r.message
 
@@ -145,7 +145,7 @@ def test_g4_to_g6_fail_when_the_commit_tag_is_missing(lab, client):
 def test_k4_newtag_never_pushed(lab, client):
     img = lab.image("good")
     refs = [g.ImageRef(img, "main-1234567", None, "k8s/kustomization.yml:13")]
-    r = g.newtags_exist(client, refs, [img])
+    r = g.k4_newtags_exist(client, refs, [img])
     assert not r.ok
     assert one_line(r) == (f"expected {img}:main-1234567 (the kustomization's newTag) to exist in the registry; "
                            "found no such tag (404) (at k8s/kustomization.yml:13)")
@@ -154,12 +154,12 @@ def test_k4_newtag_never_pushed(lab, client):
 def test_k4_digest_pins_and_missing_entries(lab, client):
     img = lab.image("good")
     digest = client.resolve_tag(img, "latest").digest
-    ok = g.newtags_exist(client, [g.ImageRef(img, None, digest, "k.yml:3")], [img])
+    ok = g.k4_newtags_exist(client, [g.ImageRef(img, None, digest, "k.yml:3")], [img])
     assert ok.ok, ok.message
-    bad = g.newtags_exist(client, [g.ImageRef(img, None, "sha256:" + "0" * 64, "k.yml:3")], [img])
+    bad = g.k4_newtags_exist(client, [g.ImageRef(img, None, "sha256:" + "0" * 64, "k.yml:3")], [img])
     assert not bad.ok and "no such manifest (404)" in bad.message
     other = lab.image("no-sbom")
-    none = g.newtags_exist(client, [g.ImageRef(img, "latest", None, "k.yml:3")], [img, other])
+    none = g.k4_newtags_exist(client, [g.ImageRef(img, "latest", None, "k.yml:3")], [img, other])
     assert not none.ok and f"an images: entry with newTag for {other}" in none.message
 
 
@@ -191,12 +191,12 @@ def test_requests_per_image_and_no_repeats(lab):
     c = RegistryClient(mirrors=lab.registry.mirrors, timeout=5)
     imgs = [lab.image("good"), lab.image("artifact-v1")]
     for _ in range(2):  # the second round must be served from the cache
-        g.tag_exists(c, imgs, "latest")
-        g.commit_tags_exist(c, imgs, TAGS, COMMIT)
-        g.same_digest(c, imgs, TAGS, COMMIT)
-        g.attestations_present(c, imgs, TAGS, COMMIT)
-        g.provenance_matches(c, imgs, TAGS, COMMIT, REPO_URL)
-        g.labels_match(c, imgs, TAGS, COMMIT, REPO_URL)
+        g.g1_tag_exists(c, imgs, "latest")
+        g.g2_commit_tags_exist(c, imgs, TAGS, COMMIT)
+        g.g3_same_digest(c, imgs, TAGS, COMMIT)
+        g.g4_attestations_present(c, imgs, TAGS, COMMIT)
+        g.g5_provenance_matches(c, imgs, TAGS, COMMIT, REPO_URL)
+        g.g6_labels_match(c, imgs, TAGS, COMMIT, REPO_URL)
     per = c.requests.per_image()
     for img in imgs:
         assert sum(per[img].values()) <= 8, per

@@ -59,8 +59,8 @@ def test_anonymous_callers_cannot_push_and_the_client_only_reads(tmp_path):
         client = RegistryClient(mirrors=lab.mirrors, timeout=5)
         images = [i.name for i in repo.target.images]
         tags = repo.tags[images[0]]
-        assert g.attestations_present(client, images, tags, repo.built_commit).ok
-        assert g.labels_match(client, images, tags, repo.built_commit, "https://github.com/ardenone/moltbook-org").ok
+        assert g.g4_attestations_present(client, images, tags, repo.built_commit).ok
+        assert g.g6_labels_match(client, images, tags, repo.built_commit, "https://github.com/ardenone/moltbook-org").ok
         client.close()
         import time
 

@@ -19,7 +19,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from buildgate.docs import markdown_refs
+from buildgate.docs.markdown import markdown_refs
 from buildgate.errors import InputError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
@@ -121,7 +121,7 @@ def invocations(doc: str, text: str, scripts: Iterable[str]) -> list[Invocation]
     return found
 
 
-def docs_show_accepted_options(repo: Repo, docs: Iterable[str], scripts: Iterable[str]) -> CheckResult:
+def d3_docs_show_accepted_options(repo: Repo, docs: Iterable[str], scripts: Iterable[str]) -> CheckResult:
     """Every option the docs pass to a helper script is one the script's parser accepts."""
     scripts = [s for s in dict.fromkeys(scripts)]
     parsers: dict[str, OptionParser | None] = {}

@@ -86,7 +86,7 @@ def entry_for(kust: Kustomization, image: str) -> ImageOverride | None:
     return entries[0] if entries else None
 
 
-def check_newtags_in_history(repo: Repo, kust: Kustomization, images: Iterable[str]) -> CheckResult:
+def k2_newtags_in_history(repo: Repo, kust: Kustomization, images: Iterable[str]) -> CheckResult:
     """K2: each built image's newTag names a commit at or before HEAD.
 
     Fails for a tag that is no sha, a sha no commit has, or a commit that isn't an ancestor of
@@ -296,7 +296,7 @@ def is_bot(change: KustomizationChange, bot_authors: Iterable[str]) -> bool:
     return change.author.lower() in bots
 
 
-def check_bot_updates(repo: Repo, kust_path: str, workflows_dir: str, bot_authors: Iterable[str]) -> CheckResult:
+def k3_bot_updates(repo: Repo, kust_path: str, workflows_dir: str, bot_authors: Iterable[str]) -> CheckResult:
     """K3: the bot's newTag update commits exist after the update job appeared, and the newest
     newTag change is the bot's.
 
