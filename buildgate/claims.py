@@ -22,7 +22,7 @@ from typing import Any
 
 from buildgate.criteria import CRITERIA
 from buildgate.errors import InputError
-from buildgate.report import NOT_CHECKED
+from buildgate.verdict import Verdict
 from buildgate.yamlfile import decode_text, parse_yaml
 
 DEFAULT_MAPPING = Path(__file__).parent / "data" / "claims-mo-3t8p.yml"
@@ -148,17 +148,17 @@ def judge(claims: list[Claim], report: dict[str, Any]) -> dict[str, Any]:
             claim.status, claim.reason = "unverifiable", "no criterion maps to this claim"
             continue
         verdicts = {cid: criteria[cid] for cid in claim.criteria if cid in criteria}
-        failed = [cid for cid, c in verdicts.items() if c["verdict"] == "fail"]
+        failed = [cid for cid, c in verdicts.items() if c["verdict"] == Verdict.FAIL]
         if failed:
             claim.status = "contradicted"
             claim.reason = "; ".join(f"{cid} fails: {verdicts[cid]['message']}" for cid in failed)
             claim.evidence = [e for cid in failed for e in verdicts[cid]["evidence"]][:20]
-        elif all(c["verdict"] == "pass" for c in verdicts.values()):
+        elif all(c["verdict"] == Verdict.PASS for c in verdicts.values()):
             claim.status, claim.reason = "verified", "all of " + ", ".join(claim.criteria) + " pass"
         else:
             open_ = [
-                f"{cid} {'not checked' if c['message'] == NOT_CHECKED else c['verdict']}"
-                for cid, c in verdicts.items() if c["verdict"] != "pass"
+                f"{cid} {Verdict(c['verdict']).value}"
+                for cid, c in verdicts.items() if c["verdict"] != Verdict.PASS
             ]
             claim.status, claim.reason = "unverifiable", "nothing disproves it, but " + ", ".join(open_)
     others = [c for c in claims if not c.summary]

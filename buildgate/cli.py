@@ -48,7 +48,7 @@ def _resolve_closed_at(repo: Repo, value: str, rev_range: str | None) -> str:
 
 def _claims_at(tl: timeline.Timeline, sha: str, document: str, mapping: str) -> dict:
     """The claim audit as it would have come out at ``sha`` (repository criteria only)."""
-    from buildgate.report import ScenarioVerdict, aggregate
+    from buildgate.reports.verdicts import ScenarioVerdict, aggregate
 
     verdicts = [
         ScenarioVerdict(f"history::{cid}", cid, [cid], tl.outcomes[sha][cid].verdict, tl.outcomes[sha][cid].message)

@@ -1,77 +1,75 @@
-"""Steps for W1-W11: the build workflow. One library call and ``check()`` per step."""
+"""Steps for W1-W11: the build workflow. Each runs its criterion's registry entry and ``check``s it."""
 from __future__ import annotations
 
 from pytest_bdd import given, then
 
-from buildgate.repo import Repo
-from buildgate.target import Target
-from buildgate.workflow import checks as wc
+from buildgate import criteria
+from buildgate.context import Context
 from buildgate.workflow.model import Workflow
 from steps.common import check
 
 
-@given("the build workflow of the target", target_fixture="workflow")
-def _build_workflow(workflow_model: Workflow) -> Workflow:
+@given("the build workflow of the target")
+def _build_workflow(ctx: Context) -> Workflow:
     """The claimed workflow, or the one doing the job when it was renamed (parsed once per run)."""
-    return workflow_model
+    return ctx.workflow
 
 
 @then("the workflow file exists at the claimed path")
-def _w1(repo: Repo, target: Target) -> None:
-    check(wc.w1_workflow_exists(repo, target))
+def _w1(ctx: Context) -> None:
+    check(criteria.run("W1", ctx))
 
 
 @then("some workflow builds and pushes both images")
-def _w1b(repo: Repo, target: Target) -> None:
-    check(wc.w1b_some_workflow_builds(repo, target))
+def _w1b(ctx: Context) -> None:
+    check(criteria.run("W1b", ctx))
 
 
 @then("the workflow is valid YAML and a valid workflow")
-def _w2(repo: Repo, target: Target) -> None:
-    # Not through the parsed-workflow fixture: a file that doesn't parse fails W2, it isn't an error.
-    check(wc.w2_valid_workflow(repo, target))
+def _w2(ctx: Context) -> None:
+    check(criteria.run("W2", ctx))
 
 
 @then("it triggers on pushes to the default branch, pull requests and manual runs, for changes to either image")
-def _w3(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w3_triggers(repo, target, workflow))
+def _w3(ctx: Context) -> None:
+    check(criteria.run("W3", ctx))
 
 
 @then("it builds both images with Buildx from their contexts")
-def _w4(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w4_buildx(repo, target, workflow))
+def _w4(ctx: Context) -> None:
+    check(criteria.run("W4", ctx))
 
 
 @then("it pushes to GHCR with the workflow token, and never on a pull request")
-def _w5(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w5_push_ghcr(repo, target, workflow))
+def _w5(ctx: Context) -> None:
+    check(criteria.run("W5", ctx))
 
 
 @then("a push to the default branch is tagged with the branch name, the commit SHA and latest")
-def _w6(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w6_tags(repo, target, workflow))
+def _w6(ctx: Context) -> None:
+    check(criteria.run("W6", ctx))
 
 
 @then("the builds use the GitHub Actions layer cache")
-def _w7(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w7_gha_cache(repo, target, workflow))
+def _w7(ctx: Context) -> None:
+    check(criteria.run("W7", ctx))
 
 
 @then("the builds attach SBOM and provenance attestations")
-def _w8(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w8_attestations(repo, target, workflow))
+def _w8(ctx: Context) -> None:
+    check(criteria.run("W8", ctx))
 
 
 @then("a job updates the kustomization after both builds, only on push to the default branch, with a bounded push retry")
-def _w9(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w9_update_job(repo, target, workflow))
+def _w9(ctx: Context) -> None:
+    check(criteria.run("W9", ctx))
 
 
 @then("the tag that job writes is a tag the build pushes")
-def _w10(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w10_written_tag_is_pushed(repo, target, workflow))
+def _w10(ctx: Context) -> None:
+    check(criteria.run("W10", ctx))
 
 
 @then("every tag computed for every triggering event is a valid image tag")
-def _w11(repo: Repo, target: Target, workflow: Workflow) -> None:
-    check(wc.w11_valid_tags(repo, target, workflow))
+def _w11(ctx: Context) -> None:
+    check(criteria.run("W11", ctx))

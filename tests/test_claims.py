@@ -7,7 +7,7 @@ import pytest
 
 from buildgate import claims
 from buildgate.errors import InputError
-from buildgate.report import ScenarioVerdict, aggregate
+from buildgate.reports.verdicts import ScenarioVerdict, aggregate
 from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import ROOT, run_features
 

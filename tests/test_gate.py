@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from buildgate import gate
-from buildgate.report import ScenarioVerdict, aggregate
+from buildgate.reports import gate
+from buildgate.reports.verdicts import ScenarioVerdict, aggregate
 from buildgate.target import Waiver
 
 TODAY = dt.date(2026, 11, 28)

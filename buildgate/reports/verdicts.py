@@ -4,7 +4,7 @@ Shape (stable: CI gates and audits read it)::
 
     {"buildgate": 1,
      "target": {...},
-     "criteria": {"W3": {"verdict": "pass|fail|error|skipped",
+     "criteria": {"W3": {"verdict": "pass|fail|error|skipped|waived|not checked",
                          "title": "...", "layer": "repo",
                          "scenarios": [{"name", "nodeid", "verdict", "message", "step"}],
                          "evidence": ["..."], "message": "..."}},
@@ -12,11 +12,12 @@ Shape (stable: CI gates and audits read it)::
      "scenarios": [{"nodeid", "name", "criteria", "verdict", "message", "evidence", "step",
                     "feature", "scenario", "steps", "duration"}]}
 
-Later stages add keys (``gate``, ``waivers``, ``claims``); none of them changes this shape.
+Later stages add keys (``gate``, ``waivers``, ``claims``, ``interrupted``); none of them changes
+this shape.
 
 A criterion decided by several scenarios passes only if all of them pass; otherwise the worst
-verdict wins, in the order fail > error > skipped > pass. A criterion no selected scenario
-decided is ``skipped`` with the message "not checked in this run".
+verdict wins (:func:`buildgate.verdict.worst`). A criterion no selected scenario decided is
+``not checked``, with the message "not checked in this run".
 """
 from __future__ import annotations
 
@@ -25,10 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from buildgate.criteria import CRITERIA
-
-VERDICTS = ("pass", "fail", "error", "skipped")
-_RANK = {"pass": 0, "skipped": 1, "error": 2, "fail": 3}
-NOT_CHECKED = "not checked in this run"
+from buildgate.verdict import NOT_CHECKED_MESSAGE, Verdict, worst
 
 
 @dataclass
@@ -38,7 +36,7 @@ class ScenarioVerdict:
     nodeid: str
     name: str
     criteria: list[str]
-    verdict: str
+    verdict: Verdict
     message: str = ""
     evidence: list[str] = field(default_factory=list)
     step: str | None = None
@@ -47,14 +45,11 @@ class ScenarioVerdict:
     steps: list[dict[str, Any]] = field(default_factory=list)  # keyword, name, line, status, error
     duration: float = 0.0
 
+    def __post_init__(self) -> None:
+        self.verdict = Verdict(self.verdict)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def worst(verdicts: Iterable[str]) -> str:
-    """The verdict a criterion gets from its scenarios' verdicts."""
-    vs = list(verdicts)
-    return max(vs, key=_RANK.__getitem__) if vs else "skipped"
 
 
 def aggregate(scenarios: Iterable[ScenarioVerdict], target: dict[str, Any]) -> dict[str, Any]:
@@ -69,11 +64,10 @@ def aggregate(scenarios: Iterable[ScenarioVerdict], target: dict[str, Any]) -> d
         items.sort(key=lambda s: s.nodeid)
         verdict = worst(s.verdict for s in items)
         if not items:
-            message = NOT_CHECKED
+            message = NOT_CHECKED_MESSAGE
         else:
             deciding = [s for s in items if s.verdict == verdict]
-            message = "; ".join(dict.fromkeys(s.message for s in deciding if s.message)) or verdict
-        evidence = list(dict.fromkeys(e for s in items for e in s.evidence))
+            message = "; ".join(dict.fromkeys(s.message for s in deciding if s.message)) or verdict.value
         info = CRITERIA.get(cid)
         criteria[cid] = {
             "verdict": verdict,
@@ -84,7 +78,7 @@ def aggregate(scenarios: Iterable[ScenarioVerdict], target: dict[str, Any]) -> d
                 {"name": s.name, "nodeid": s.nodeid, "verdict": s.verdict, "message": s.message, "step": s.step}
                 for s in items
             ],
-            "evidence": evidence,
+            "evidence": list(dict.fromkeys(e for s in items for e in s.evidence)),
         }
     return {
         "buildgate": 1,
@@ -96,32 +90,12 @@ def aggregate(scenarios: Iterable[ScenarioVerdict], target: dict[str, Any]) -> d
 
 
 def summarize(criteria: dict[str, Any]) -> dict[str, int]:
-    """Counts per verdict over the checked criteria, plus how many were not checked."""
-    checked = [c for c in criteria.values() if c["message"] != NOT_CHECKED]
-    summary = {v: sum(1 for c in checked if c["verdict"] == v) for v in (*VERDICTS, "waived")}
-    summary["not_checked"] = len(criteria) - len(checked)
+    """Counts per verdict; ``not_checked`` counts the criteria no selected scenario decided."""
+    counted = (Verdict.PASS, Verdict.FAIL, Verdict.ERROR, Verdict.SKIPPED, Verdict.WAIVED, Verdict.NOT_CHECKED)
+    summary = {v.value: sum(1 for c in criteria.values() if c["verdict"] == v) for v in counted}
+    summary["not_checked"] = summary.pop(Verdict.NOT_CHECKED.value)
     return summary
 
 
 def dumps(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, sort_keys=False) + "\n"
-
-
-def terminal_lines(report: dict[str, Any], width: int = 100) -> list[str]:
-    """A closing table: one line per criterion that was checked, then the summary."""
-    lines = []
-    for cid, c in report["criteria"].items():
-        if c["message"] == NOT_CHECKED:
-            continue
-        msg = "" if c["verdict"] == "pass" else c["message"]
-        line = f"{cid:<4} {c['verdict'].upper():<8} {c['title']}"
-        if msg:
-            line += f" :: {msg}"
-        lines.append(line if len(line) <= width else line[: width - 1] + "…")
-    s = report["summary"]
-    waived = f", {s['waived']} waived" if s.get("waived") else ""
-    lines.append(
-        f"criteria: {s['pass']} pass, {s['fail']} fail, {s['error']} error, "
-        f"{s['skipped']} skipped{waived}, {s['not_checked']} not checked"
-    )
-    return lines
