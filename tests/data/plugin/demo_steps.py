@@ -36,3 +36,13 @@ def _crash():
 @then("the demo check passes")
 def _passes(demo):
     check(demo)
+
+
+@given("a demo check that takes its time", target_fixture="demo")
+def _slow():
+    import os
+    import time
+
+    open(os.environ["DEMO_STARTED"], "w").close()
+    time.sleep(120)
+    return CheckResult.passed("slow but fine")

@@ -1,0 +1,47 @@
+"""Rules of the house that a test can hold: the library never imports pytest; steps reach checks only
+through the one criteria registry (type-only imports of the context, repo and workflow model aside)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from buildgate import criteria
+from tests.helpers import ROOT
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_library_never_imports_pytest():
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(n for n in _imports(p) if n.split(".")[0] in ("pytest", "_pytest", "pytest_bdd",
+                                                                                        "pytest_buildgate", "fixtures", "steps"))
+        for p in (ROOT / "buildgate").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_every_criterion_of_the_registry_has_a_scenario_and_every_scenario_part_a_step():
+    features = "\n".join(p.read_text() for p in (ROOT / "features").rglob("*.feature"))
+    steps = "\n".join(p.read_text() for p in (ROOT / "steps").glob("*_steps.py"))
+    for cid, crit in criteria.CRITERIA.items():
+        assert f"@{cid}\n" in features or f"@{cid} " in features, f"{cid} has no scenario"
+        for part in crit.parts:
+            key = f"{cid}.{part}" if part else cid
+            assert f'criteria.run("{key}", ctx)' in steps, f"no step runs {key}"
+
+
+def test_the_registry_is_the_only_place_steps_reach_library_checks():
+    """Steps call the registry; a direct call of an id-named check would wire it twice."""
+    for path in (ROOT / "steps").glob("*_steps.py"):
+        names = _imports(path)
+        assert not {n for n in names if n.startswith("buildgate.") and n not in (
+            "buildgate.context", "buildgate.repo", "buildgate.workflow.model")}, (path.name, names)
