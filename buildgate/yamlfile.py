@@ -44,9 +44,16 @@ class LineList(list):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and line-tracking containers."""
+    """SafeLoader with YAML 1.2 booleans and line-tracking containers.
 
-    _nodes = 0
+    It records what YAML accepts but GitHub Actions rejects (FACTS.md): a key repeated in one
+    mapping (PyYAML keeps the last silently) and a merge key ``<<`` (PyYAML merges silently).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate_keys: list[tuple[str, int, int]] = []   # (key, line, line of the first)
+        self.merge_keys: list[int] = []                        # lines of ``<<`` keys
 
 
 # YAML 1.2 core schema booleans only: drop the 1.1 yes/no/on/off resolver and add true/false.
@@ -59,14 +66,49 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _count(loader: _Loader) -> None:
-    loader._nodes += 1
-    if loader._nodes > MAX_NODES:
-        raise yaml.YAMLError(f"document has more than {MAX_NODES} nodes (alias bomb or huge file)")
+def expanded_size(node: yaml.Node, limit: int = MAX_NODES) -> int:
+    """How many nodes the document has with every alias expanded where it is used.
+
+    An alias is one node in the text but a whole subtree wherever it is used, so a 1 kB file can
+    expand into billions of nodes ("billion laughs"). Sizes are memoised per node, so this costs
+    one visit per distinct node; it stops counting past ``limit``.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        if not children_done:
+            stack.append((current, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        sizes[id(current)] = min(limit + 1, 1 + sum(sizes.get(id(c), 0) for c in children))
+    return sizes[id(node)]
+
+
+def _record_strictness(loader: _Loader, node: yaml.MappingNode) -> None:
+    """Note merge keys and repeated scalar keys as written (before merges are applied)."""
+    first: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        line = key_node.start_mark.line + 1
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            loader.merge_keys.append(line)
+        elif isinstance(key_node, yaml.ScalarNode):
+            ident = (key_node.tag, key_node.value)
+            if ident in first:
+                loader.duplicate_keys.append((key_node.value, line, first[ident]))
+            else:
+                first[ident] = line
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    _count(loader)
+    _record_strictness(loader, node)
     loader.flatten_mapping(node)
     out = LineDict()
     out.line = node.start_mark.line + 1
@@ -85,7 +127,6 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
-    _count(loader)
     out = LineList(loader.construct_object(child, deep=True) for child in node.value)
     out.line = node.start_mark.line + 1
     out.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -119,10 +160,16 @@ def line_at(data: Any, path: Any) -> int | None:
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """One parsed YAML file: ``data`` is the first document, ``documents`` all of them."""
+    """One parsed YAML file: ``data`` is the first document, ``documents`` all of them.
+
+    ``duplicate_keys`` (key, line, line of the first) and ``merge_keys`` (lines) are what YAML
+    accepts but stricter readers such as GitHub Actions reject.
+    """
 
     path: str
     documents: tuple[Any, ...]
+    duplicate_keys: tuple[tuple[str, int, int], ...] = ()
+    merge_keys: tuple[int, ...] = ()
 
     @property
     def data(self) -> Any:
@@ -151,8 +198,15 @@ def parse_yaml(raw: bytes | str, path: str, max_bytes: int = MAX_YAML_BYTES) -> 
     loader = _Loader(text)
     try:
         docs = []
-        while loader.check_data():
-            docs.append(loader.get_data())
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            if expanded_size(node) > MAX_NODES:
+                line = node.start_mark.line + 1
+                raise InputError(f"invalid YAML: the document expands to more than {MAX_NODES} nodes "
+                                 "(aliases used many times, or a huge file)", f"{path}:{line}")
+            docs.append(loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"{path}:{mark.line + 1}" if mark else path
@@ -162,4 +216,4 @@ def parse_yaml(raw: bytes | str, path: str, max_bytes: int = MAX_YAML_BYTES) -> 
         raise InputError(f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", path) from None
     finally:
         loader.dispose()
-    return YamlDocument(path, tuple(docs))
+    return YamlDocument(path, tuple(docs), tuple(loader.duplicate_keys), tuple(loader.merge_keys))
