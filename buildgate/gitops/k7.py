@@ -76,7 +76,7 @@ class _Paths:
         p = dep.path
         if p == folder:
             return "folder"
-        if not self.repo.is_dir(p or "."):
+        if p and not self.repo.is_dir(p):
             return "missing"
         if dep.recurse and (p == "" or folder.startswith(p + "/")) and find_kustomization(self.repo, p) is None:
             return "folder"  # Flux generates a kustomization for p that includes the folder's own
