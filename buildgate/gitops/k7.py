@@ -260,6 +260,12 @@ def verdict(scan: Scan, judgements: list[Judgement], folder: str, default_branch
             raise CannotDecide(f"{j.dep.label} {j.dep.field} {what} if it deploys {shown_folder} of "
                                f"{repo_text}; that depends on {redact(u.expr)}, unknown offline", u.where)
     deploying = [j for j in judgements if j.relevant is True]
+    maybe = [j for j in judgements if j.relevant is None]
+    if not deploying and maybe:
+        names = ", ".join(f"{j.dep.label} ({j.dep.where})" for j in maybe)
+        return CheckResult.passed(
+            f"{names} may deploy {shown_folder} of {repo_text} (unknown values) and would apply its tags either "
+            f"way; no other GitOps object deploys it", evidence)
     if not deploying:
         return CheckResult.passed(
             f"no GitOps object in the repository deploys {shown_folder} of {repo_text} "

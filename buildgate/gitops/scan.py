@@ -199,8 +199,9 @@ def flux_deployer(f: Fields, data: Any, kind: str, where: str, sources: list[Flu
         return dep
     found = _find_source(ref, sources)
     ref_text = f"{ref[0]} {ref[2] + '/' if ref[2] else ''}{ref[1]}"
-    if ref[0] not in ("GitRepository", "OCIRepository", "Bucket"):
-        dep.opaque = f"{ref_text} (not a git repository)"
+    if ref[0] not in ("GitRepository", "OCIRepository", "Bucket") or (
+            kind == "HelmRelease" and ref[0] != "GitRepository"):
+        dep.field = f"spec via {ref_text}"  # a chart of a Helm repository, or an OCI chart: no folder of ours
         return dep
     keys = {(str(s.url), str(s.revision), s.revision_kind) for s in found}
     if len(keys) != 1:
