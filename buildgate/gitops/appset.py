@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from buildgate.cluster.fields import describe
-from buildgate.gitops.objects import Deployer, Fields, application_deployers, parse_template_patch
+from buildgate.gitops.objects import Deployer, Fields, application_deployers, describe, parse_template_patch
 from buildgate.gitops.values import Params, Unknown
 from buildgate.repo_url import repo_key
 

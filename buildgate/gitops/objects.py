@@ -14,7 +14,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from buildgate.cluster.fields import describe
+from buildgate.cluster.fields import describe as _describe
 from buildgate.errors import BuildgateError, InputError
 from buildgate.gitops.images import Override, helm_overrides, parse_set_image
 from buildgate.gitops.values import Markers, Params, Unknown, has_marker_key
@@ -32,6 +32,15 @@ FLUX_GROUPS = {
 ARGO_KINDS = ("Application", "ApplicationSet")
 
 Value = Any  # str | Unknown | None (or a container)
+
+
+def describe(value: Any) -> str:
+    """A value for a message: ``'k8s' (a string)``, ``a mapping``, ``a list``."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return _describe(value)
 
 
 def clean_path(path: str) -> str:
