@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from buildgate.gitops.objects import Deployer, Fields, application_deployers, describe, parse_template_patch
-from buildgate.gitops.values import Params, Unknown
+from buildgate.gitops.objects import Deployer, Fields, application_deployers, describe
+from buildgate.gitops.values import Markers, Params, Unknown, parse_helm_template
 from buildgate.repo_url import repo_key
 
 MAX_PARAM_SETS = 256
@@ -223,3 +223,9 @@ def _patch_settings(f: Fields, tree: Any) -> tuple[list, list[Unknown]]:
             if isinstance(value, Unknown):
                 unknowns.append(value)
     return overrides, unknowns
+
+
+def parse_template_patch(text: str, where: str) -> tuple[Any, Markers]:
+    """An ApplicationSet ``templatePatch`` (a Go template of YAML) as a tree with markers."""
+    doc, markers = parse_helm_template(text, where)
+    return doc.data, markers

@@ -17,9 +17,9 @@ from typing import Any, Callable
 from buildgate.cluster.fields import describe as _describe
 from buildgate.errors import BuildgateError, InputError
 from buildgate.gitops.images import Override, helm_overrides, parse_set_image
-from buildgate.gitops.values import Markers, Params, Unknown, has_marker_key
+from buildgate.gitops.values import Params, Unknown, has_marker_key
 from buildgate.kustomize import split_image
-from buildgate.yamlfile import LineDict, parse_yaml
+from buildgate.yamlfile import parse_yaml
 
 ARGO_GROUP = "argoproj.io"
 FLUX_GROUPS = {
@@ -378,103 +378,3 @@ def gitops_kind(data: Any) -> str | None:
     if FLUX_GROUPS.get(kind) == group:
         return kind
     return None
-
-
-@dataclass
-class FluxSource:
-    """A GitRepository / OCIRepository / Bucket found in the repository."""
-
-    kind: str
-    name: str
-    namespace: str | None
-    where: str
-    url: Value
-    url_where: str
-    revision: Value
-    revision_kind: str
-    revision_where: str
-
-
-def flux_source(f: Fields, data: LineDict, kind: str) -> FluxSource:
-    spec = f.get(data, "spec", dict, "spec")
-    url = f.get(spec, "url", str, "spec.url") if spec is not None else None
-    if kind == "Bucket":
-        url = f.get(spec, "bucketName", str, "spec.bucketName")
-    ref = f.get(spec, "ref", dict, "spec.ref") if not isinstance(spec, Unknown) else spec
-    rev_kind, rev, rev_where = "branch", "master", ""  # Flux: no ref means branch master
-    if kind != "GitRepository":
-        rev_kind, rev = "tag", "latest"
-    if isinstance(ref, Unknown):
-        rev_kind, rev, rev_where = "ref", ref, ref.where
-    elif ref:
-        for key in ("commit", "digest", "name", "semver", "tag", "branch"):  # Flux's precedence
-            value = f.get(ref, key, str, f"spec.ref.{key}")
-            if value:
-                rev_kind, rev, rev_where = key, value, f.where(ref, key)
-                break
-        if rev_kind == "branch" and rev_where == "" and kind == "GitRepository":
-            rev_where = f.where(ref)
-    meta = data.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) and isinstance(meta.get("name"), str) else "?"
-    return FluxSource(kind, name, namespace_of(data), f.where(data), url, f.where(spec, "url"), rev, rev_kind,
-                      rev_where)
-
-
-def source_ref(f: Fields, node: Any, name: str, default_ns: str | None) -> tuple[str, str, str | None] | Unknown | None:
-    """``(kind, name, namespace)`` of a Flux ``sourceRef``/``chartRef``."""
-    ref = f.get(node, name.rsplit(".", 1)[-1], dict, name)
-    if ref is None or isinstance(ref, Unknown):
-        return ref
-    kind = f.get(ref, "kind", str, f"{name}.kind")
-    rname = f.get(ref, "name", str, f"{name}.name")
-    ns = f.get(ref, "namespace", str, f"{name}.namespace")
-    for v in (kind, rname, ns):
-        if isinstance(v, Unknown):
-            return v
-    if not rname:
-        raise f.error(f"{f.label}: {name}.name: missing", f.where(ref))
-    return (kind or "GitRepository", rname, ns or default_ns)
-
-
-def flux_images(f: Fields, node: Any, name: str, unknowns: list[Unknown]) -> list[Override]:
-    """Flux/kustomize ``images:`` mappings (``name``, ``newName``, ``newTag``, ``digest``)."""
-    images = f.get(node, "images", list, name)
-    if isinstance(images, Unknown):
-        unknowns.append(images)
-        return []
-    out = []
-    for i, item in enumerate(images or []):
-        item_name = f"{name}[{i}]"
-        where = f.where_item(images, i)
-        if not isinstance(item, dict):
-            raise f.error(f"{f.label}: {item_name}: expected a mapping (name, newName, newTag, digest); "
-                          f"found {describe(item)}", where)
-        vals = {k: f.get(item, k, str, f"{item_name}.{k}") for k in ("name", "newName", "newTag", "digest")}
-        if not vals["name"]:
-            raise f.error(f"{f.label}: {item_name}.name: missing", where)
-        text = ", ".join(f"{k} {v.expr if isinstance(v, Unknown) else v}" for k, v in vals.items() if v)
-        out.append(Override(item_name, where, text, vals["name"], vals["newName"], vals["newTag"], vals["digest"]))
-    return out
-
-
-def parse_fluxish_values(f: Fields, spec: Any, unknowns: list[Unknown]) -> list[Override]:
-    values = f.get(spec, "values", dict, "spec.values")
-    if isinstance(values, Unknown):
-        unknowns.append(values)
-        return []
-    out = helm_overrides(flatten(values, f), "spec.values", "values") if values else []
-    vfrom = f.get(spec, "valuesFrom", list, "spec.valuesFrom")
-    if isinstance(vfrom, Unknown):
-        unknowns.append(vfrom)
-    elif vfrom:
-        where = f.where(spec, "valuesFrom")
-        unknowns.append(Unknown("spec.valuesFrom (values kept in a ConfigMap or Secret of the cluster)", where))
-    return out
-
-
-def parse_template_patch(text: str, where: str) -> tuple[Any, Markers]:
-    """An ApplicationSet ``templatePatch`` (a Go template of YAML) as a tree with markers."""
-    from buildgate.gitops.values import parse_helm_template
-
-    doc, markers = parse_helm_template(text, where)
-    return doc.data, markers

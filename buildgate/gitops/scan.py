@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.gitops.appset import appset_deployers
+from buildgate.gitops.flux import FluxSource, flux_deployer, flux_source
 from buildgate.gitops.objects import (
     Deployer,
     Fields,
-    FluxSource,
     application_deployers,
     clean_path,
-    flux_images,
-    flux_source,
     gitops_kind,
-    namespace_of,
     object_name,
-    parse_fluxish_values,
-    patch_overrides,
-    source_ref,
 )
-from buildgate.gitops.values import Markers, Params, Unknown, parse_helm_template
+from buildgate.gitops.values import Markers, Params, parse_helm_template
 from buildgate.repo import Repo
 from buildgate.yamlfile import MAX_YAML_BYTES, parse_yaml
 
@@ -151,75 +145,7 @@ def scan_repository(repo: Repo, our_key: str | None) -> Scan:
     return scan
 
 
-def _find_source(ref: tuple[str, str, str | None], sources: list[FluxSource]) -> list[FluxSource]:
-    kind, name, ns = ref
-    return [s for s in sources if s.kind == kind and s.name == name
-            and (ns is None or s.namespace is None or s.namespace == ns)]
-
-
-def flux_deployer(f: Fields, data: Any, kind: str, where: str, sources: list[FluxSource]) -> Deployer:
-    """A Flux Kustomization or HelmRelease with its source followed to a GitRepository/OCIRepository."""
-    spec = f.get(data, "spec", dict, "spec")
-    ns = namespace_of(data)
-    overrides: list = []
-    unknowns: list[Unknown] = []
-    if kind == "Kustomization":
-        ref = source_ref(f, spec, "spec.sourceRef", ns)
-        path = f.get(spec, "path", str, "spec.path")
-        overrides += flux_images(f, spec, "spec.images", unknowns)
-        overrides += patch_overrides(f, spec, "spec.patches", unknowns)
-        recurse = True
-    else:  # HelmRelease: a chart from a GitRepository path, or chartRef (OCIRepository / HelmChart)
-        chart = f.get(spec, "chart", dict, "spec.chart")
-        chart_spec = f.get(chart, "spec", dict, "spec.chart.spec")
-        if chart_spec is not None:
-            ref = source_ref(f, chart_spec, "spec.chart.spec.sourceRef", ns)
-            path = f.get(chart_spec, "chart", str, "spec.chart.spec.chart")
-        else:
-            ref = source_ref(f, spec, "spec.chartRef", ns)
-            path = ""
-        overrides += parse_fluxish_values(f, spec, unknowns)
-        renderers = f.get(spec, "postRenderers", list, "spec.postRenderers")
-        if isinstance(renderers, Unknown):
-            unknowns.append(renderers)
-        for i, r in enumerate(renderers if isinstance(renderers, list) else []):
-            kust = f.get(r, "kustomize", dict, f"spec.postRenderers[{i}].kustomize") if isinstance(r, dict) else None
-            if isinstance(kust, Unknown):
-                unknowns.append(kust)
-            elif kust is not None:
-                overrides += flux_images(f, kust, f"spec.postRenderers[{i}].kustomize.images", unknowns)
-                overrides += patch_overrides(f, kust, f"spec.postRenderers[{i}].kustomize.patches", unknowns)
-        recurse = False
-    path_value = clean_path(path) if isinstance(path, str) else (path if path is not None else "")
-    dep = Deployer(f.label, where, "spec", None, path_value, None, "none", overrides=overrides,
-                   unknowns=unknowns, recurse=recurse)
-    if isinstance(ref, Unknown) or ref is None:
-        missing = ref or Unknown("spec.sourceRef (missing)", where)
-        dep.url = dep.revision = missing
-        return dep
-    found = _find_source(ref, sources)
-    ref_text = f"{ref[0]} {ref[2] + '/' if ref[2] else ''}{ref[1]}"
-    if ref[0] not in ("GitRepository", "OCIRepository", "Bucket") or (
-            kind == "HelmRelease" and ref[0] != "GitRepository"):
-        dep.field = f"spec via {ref_text}"  # a chart of a Helm repository, or an OCI chart: no folder of ours
-        return dep
-    keys = {(str(s.url), str(s.revision), s.revision_kind) for s in found}
-    if len(keys) != 1:
-        why = "is not in the repository" if not found else "matches several objects that disagree"
-        dep.url = dep.revision = Unknown(f"sourceRef {ref_text} ({why})", where)
-        return dep
-    src = found[0]
-    dep.url, dep.url_where = src.url, src.url_where
-    dep.revision, dep.revision_kind, dep.revision_where = src.revision, src.revision_kind, src.revision_where
-    if src.kind != "GitRepository":
-        dep.opaque = f"{src.kind} {src.url}"
-    dep.field = f"spec via {ref_text} at {src.where}"
-    return dep
-
-
 def folder_of(kustomization: str) -> str:
     """The folder a kustomization file sits in (``k8s/kustomization.yml`` -> ``k8s``)."""
     return clean_path(posixpath.dirname(kustomization))
 
-
-Folders = Callable[[], list[str]]

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from buildgate.gitops.images import BuiltImages, Override, helm_overrides, is_image_key, normalize_image_name, \
-    parse_set_image
+from buildgate.gitops.images import (
+    BuiltImages,
+    Override,
+    helm_overrides,
+    is_image_key,
+    normalize_image_name,
+    parse_set_image,
+)
 from buildgate.gitops.values import Unknown
 
 

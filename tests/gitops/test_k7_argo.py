@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from buildgate.gitops import k7_gitops_applies_tags
-from tests.gitops.helpers import API, GITHUB, IMAGES, KUST, OURS, app, k7, source
+from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from tests.gitops.helpers import API, KUST, OURS, app, k7, source
 
 DIGEST = "sha256:" + "4f" * 32
 LOCAL_API = """apiVersion: apps/v1
