@@ -18,7 +18,6 @@ from buildgate.gitops.objects import (
     Fields,
     Value,
     clean_path,
-    describe,
     flatten,
     namespace_of,
     patch_overrides,
@@ -85,17 +84,8 @@ def source_ref(f: Fields, node: Any, name: str, default_ns: str | None) -> tuple
 
 def flux_images(f: Fields, node: Any, name: str, unknowns: list[Unknown]) -> list[Override]:
     """Flux/kustomize ``images:`` mappings (``name``, ``newName``, ``newTag``, ``digest``)."""
-    images = f.get(node, "images", list, name)
-    if isinstance(images, Unknown):
-        unknowns.append(images)
-        return []
     out = []
-    for i, item in enumerate(images or []):
-        item_name = f"{name}[{i}]"
-        where = f.where_item(images, i)
-        if not isinstance(item, dict):
-            raise f.error(f"{f.label}: {item_name}: expected a mapping (name, newName, newTag, digest); "
-                          f"found {describe(item)}", where)
+    for item_name, where, item in f.items(node, "images", name, unknowns, dict, " (name, newName, newTag, digest)"):
         vals = {k: f.get(item, k, str, f"{item_name}.{k}") for k in ("name", "newName", "newTag", "digest")}
         if not vals["name"]:
             raise f.error(f"{f.label}: {item_name}.name: missing", where)

@@ -98,6 +98,28 @@ class Fields:
                              f"found {describe(value)}", where)
         return value
 
+    def items(self, node: Any, key: str, name: str, unknowns: list[Unknown], want: type = object,
+              hint: str = "") -> list[tuple[str, str, Any]]:
+        """``(item name, file:line, item)`` for each item of a list field, each checked to be
+        ``want``; the list, or an item, that a template writes goes to ``unknowns`` instead."""
+        values = self.get(node, key, list, name)
+        if isinstance(values, Unknown):
+            unknowns.append(values)
+            return []
+        out = []
+        for i, item in enumerate(values or []):
+            where = self.where_item(values, i)
+            marker = has_marker_key(item)
+            if marker is not None:
+                unknowns.append(Unknown(self.marker_expr(marker), where))
+                continue
+            if not isinstance(item, want):
+                names = {str: "a string", dict: "a mapping"}
+                raise self.error(f"{self.label}: {name}[{i}]: expected {names.get(want, want.__name__)}{hint}; "
+                                 f"found {describe(item)}", where)
+            out.append((f"{name}[{i}]", where, item))
+        return out
+
     def marker_expr(self, marker: str) -> str:
         markers = self.params.markers
         return (markers.first(marker) if markers else None) or "{{ … }}"
@@ -144,7 +166,7 @@ class Deployer:
         if self.revision_kind == "argo":
             return f"targetRevision {rev}" if rev else "targetRevision (none: HEAD)"
         if self.revision_kind == "branch" and self.revision_where == "":
-            return f"branch {rev}"
+            return f"branch {rev} (no spec.ref: Flux's default)"
         return f"{self.revision_kind} {rev}"
 
 
@@ -193,20 +215,9 @@ def argo_source_overrides(f: Fields, src: Any, field_name: str) -> tuple[list[Ov
 
 def kustomize_image_strings(f: Fields, kust: Any, name: str, unknowns: list[Unknown]) -> list[Override]:
     """Argo CD ``kustomize.images``: ``kustomize edit set image`` arguments."""
-    images = f.get(kust, "images", list, name)
-    if isinstance(images, Unknown):
-        unknowns.append(images)
-        return []
     out = []
-    for i, item in enumerate(images or []):
-        item_name = f"{name}[{i}]"
-        where = f.where_item(images, i)
-        if isinstance(item, dict) and has_marker_key(item):
-            unknowns.append(Unknown(f.marker_expr(has_marker_key(item)), where))
-            continue
-        if not isinstance(item, str):
-            raise f.error(f"{f.label}: {item_name}: expected a string (name:tag, name=newname:tag or "
-                          f"name@digest); found {describe(item)}", where)
+    for item_name, where, item in f.items(kust, "images", name, unknowns, str,
+                                          " (name:tag, name=newname:tag or name@digest)"):
         old, new, tag, digest = parse_set_image(item)
         if not old:
             raise f.error(f"{f.label}: {item_name}: {item!r} names no image", where)
@@ -218,16 +229,8 @@ def kustomize_image_strings(f: Fields, kust: Any, name: str, unknowns: list[Unkn
 
 def patch_overrides(f: Fields, node: Any, name: str, unknowns: list[Unknown]) -> list[Override]:
     """Patches that set a container ``image`` (strategic merge or JSON 6902, inline text or object)."""
-    patches = f.get(node, "patches", list, name)
-    if isinstance(patches, Unknown):
-        unknowns.append(patches)
-        return []
     out = []
-    for i, p in enumerate(patches or []):
-        item = f"{name}[{i}]"
-        where = f.where_item(patches, i)
-        if not isinstance(p, dict):
-            raise f.error(f"{f.label}: {item}: expected a mapping; found {describe(p)}", where)
+    for item, where, p in f.items(node, "patches", name, unknowns, dict):
         body = f.get(p, "patch", str, f"{item}.patch")
         if isinstance(body, Unknown):
             unknowns.append(body)
@@ -267,14 +270,7 @@ def _image_values(doc: Any, at: str = "") -> list[tuple[str, str]]:
 
 def argo_helm_overrides(f: Fields, helm: Any, name: str, unknowns: list[Unknown]) -> list[Override]:
     settings: list[tuple[list[str], Any, str]] = []
-    params = f.get(helm, "parameters", list, f"{name}.parameters")
-    if isinstance(params, Unknown):
-        unknowns.append(params)
-    for i, p in enumerate(params if isinstance(params, list) else []):
-        item = f"{name}.parameters[{i}]"
-        where = f.where_item(params, i)
-        if not isinstance(p, dict):
-            raise f.error(f"{f.label}: {item}: expected a mapping (name, value); found {describe(p)}", where)
+    for item, where, p in f.items(helm, "parameters", f"{name}.parameters", unknowns, dict, " (name, value)"):
         pname = f.get(p, "name", str, f"{item}.name")
         value = f.get(p, "value", str, f"{item}.value")
         if isinstance(pname, Unknown):
@@ -333,13 +329,15 @@ def application_deployers(f: Fields, spec: Any, obj_where: str, prefix: str = "s
         return [Deployer(f.label, obj_where, prefix, spec, spec, spec, unknowns=[spec])]
     sources = f.get(spec, "sources", list, f"{prefix}.sources")
     out: list[Deployer] = []
-    if isinstance(sources, Unknown):
+    if isinstance(sources, Unknown) and not (isinstance(spec, dict) and isinstance(spec.get("source"), dict)):
         return [Deployer(f.label, obj_where, f"{prefix}.sources", sources, sources, sources, unknowns=[sources])]
-    if sources:
+    if isinstance(sources, list) and sources:
         for i, src in enumerate(sources):
             name = f"{prefix}.sources[{i}]"
+            if isinstance(src, str):
+                src = f.params.resolve(src, f.where_item(sources, i))
             if not isinstance(src, (dict, Unknown)):
-                raise f.error(f"{f.label}: {name}: expected a mapping; found {describe(src)}", f.where(sources, i))
+                raise f.error(f"{f.label}: {name}: expected a mapping; found {describe(src)}", f.where_item(sources, i))
             dep = argo_source_deployer(f, src, name, obj_where)
             if dep is not None:
                 out.append(dep)

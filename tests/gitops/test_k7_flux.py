@@ -51,7 +51,7 @@ def test_flux_spec_images_overriding_a_built_image_fail(tmp_path, images, forces
 
 
 @pytest.mark.parametrize("ref, shown", [
-    (None, "branch master"),  # Flux's default when no ref is given
+    (None, "branch master (no spec.ref: Flux's default)"),
     ("    branch: develop\n", "branch develop"),
     ("    tag: v1.2.0\n", "tag v1.2.0"),
     ("    semver: '>=1.0.0'\n", "semver >=1.0.0"),
