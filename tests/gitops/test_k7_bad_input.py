@@ -1,11 +1,15 @@
 """K7 on bad input: a one-line InputError naming file:line, never a pass; files it can't use."""
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from buildgate.errors import InputError
+from buildgate.gitops import k7_gitops_applies_tags
 from buildgate.gitops import scan as scan_module
-from tests.gitops.helpers import API, app, k7, source
+from tests.docs.helpers import _ENV
+from tests.gitops.helpers import API, GITHUB, IMAGES, KUST, app, k7, make_repo, source
 
 FLUX_SOURCE = ("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: moltbook\n"
                "spec:\n  url: https://github.com/ardenone/moltbook-org\n  ref:\n    branch: main\n")
@@ -118,3 +122,15 @@ def test_each_file_is_parsed_once(tmp_path, monkeypatch):
     res = k7(tmp_path, files)
     assert res.ok, res.message
     assert sorted(calls) == ["deploy/a.yaml", "deploy/b.yaml", "k8s/extra.yml"]
+
+
+def test_a_symlink_out_of_the_repository_is_not_followed(tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(app(source(rev="release")))
+    repo = make_repo(tmp_path, {"deploy/app.yaml": app(source())})
+    (repo.root / "deploy/evil.yaml").symlink_to(outside)
+    subprocess.run(["git", "-C", str(repo.root), "add", "-A"], check=True, env=_ENV)
+    subprocess.run(["git", "-C", str(repo.root), "commit", "-q", "-m", "link"], check=True, env=_ENV)
+    res = k7_gitops_applies_tags(repo, KUST, "main", GITHUB, IMAGES)
+    assert res.ok, res.message
+    assert any(e.startswith("not read: deploy/evil.yaml (path leaves the repository") for e in res.evidence)

@@ -181,3 +181,12 @@ def test_without_the_repository_identity_only_what_holds_for_any_repository_is_d
     with pytest.raises(CannotDecide, match=r"deploy/app.yaml:1: .* would fail K7 if it deploys k8s of this "
                                            r"repository; that depends on the repository identity \(no github given\)"):
         k7(tmp_path / "2", {"deploy/app.yaml": app(source(rev="release"))}, github=None)
+
+
+def test_a_helm_action_beside_a_literal_source_does_not_hide_it(tmp_path):
+    template = helm_app(f"    repoURL: {OURS}\n    path: k8s\n    targetRevision: release\n").replace(
+        "spec:\n", "spec:\n  {{- toYaml .Values.extraSpec | nindent 2 }}\n", 1)
+    res = k7(tmp_path, {"apps/Chart.yaml": CHART, "apps/templates/moltbook.yaml": template})
+    assert not res.ok
+    assert res.message.endswith("deploys targetRevision release, not the default branch main "
+                                "(at apps/templates/moltbook.yaml:12)")
