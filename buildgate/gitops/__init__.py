@@ -12,7 +12,7 @@ from typing import Iterable
 from buildgate.cluster.fields import ref_of
 from buildgate.errors import ProtocolError
 from buildgate.gitops.images import BuiltImages, Override, normalize_image_name
-from buildgate.gitops.k7 import k7_gitops_applies_tags
+from buildgate.gitops.k7 import built_image_aliases, k7_gitops_applies_tags
 from buildgate.gitops.objects import Fields, application_deployers, clean_path
 from buildgate.repo_url import repo_key
 
@@ -23,7 +23,8 @@ def application_overrides(app: dict, images: Iterable[str], github: str | None =
 
     Only sources that deploy ``folder`` of ``github`` count when they are given (None: every
     source). ``aliases``: names the kustomization maps onto a built image (``name: api`` with
-    ``newName: ghcr.io/org/api``). Each :class:`Override` has ``describe()`` (one line) and
+    ``newName: ghcr.io/org/api``; :func:`built_image_aliases` reads them). Each
+    :class:`Override` has ``describe()`` (one line) and
     ``where`` (``namespace/Application/name``, the field in ``source``). A field of the wrong
     type is a :class:`~buildgate.errors.ProtocolError` naming it. An override whose image can't
     be named (a Helm ``image.tag`` with no repository) is included: on a live object it is a
@@ -44,4 +45,5 @@ def application_overrides(app: dict, images: Iterable[str], github: str | None =
     return out
 
 
-__all__ = ["Override", "application_overrides", "k7_gitops_applies_tags", "normalize_image_name"]
+__all__ = ["Override", "application_overrides", "built_image_aliases", "k7_gitops_applies_tags",
+           "normalize_image_name"]

@@ -150,7 +150,7 @@ def flux_deployer(f: Fields, data: Any, kind: str, where: str, sources: list[Flu
         recurse = False
     path_value = clean_path(path) if isinstance(path, str) else (path if path is not None else "")
     dep = Deployer(f.label, where, "spec", None, path_value, None, "none", overrides=overrides,
-                   unknowns=unknowns, recurse=recurse)
+                   unknowns=unknowns, recurse=recurse, generates=recurse)
     if isinstance(ref, Unknown) or ref is None:
         missing = ref or Unknown("spec.sourceRef (missing)", where)
         dep.url = dep.revision = missing

@@ -78,7 +78,7 @@ class _Paths:
             return "folder"
         if p and not self.repo.is_dir(p):
             return "missing"
-        if dep.recurse and (p == "" or folder.startswith(p + "/")) and find_kustomization(self.repo, p) is None:
+        if dep.generates and (p == "" or folder.startswith(p + "/")) and find_kustomization(self.repo, p) is None:
             return "folder"  # Flux generates a kustomization for p that includes the folder's own
         key = (p, dep.recurse)
         if key not in self._cache:
@@ -107,17 +107,16 @@ class _Paths:
         return False
 
 
-def _aliases(repo: Repo, kustomization: str, images: list[str]) -> Callable[[], list[str]]:
-    """Names the kustomization maps onto a built image (read only when an override needs them)."""
+def built_image_aliases(repo: Repo, kustomization: str, images: Iterable[str]) -> list[str]:
+    """Names the kustomization maps onto a built image (``name: api`` with ``newName:
+    ghcr.io/org/api``): ``kustomize edit set image api:latest`` rewrites that entry, so an
+    override naming ``api`` overrides the built image. ``[]`` when there is no kustomization."""
     keys = {normalize_image_name(i) for i in images}
-
-    def load() -> list[str]:
-        if not repo.exists(kustomization):
-            return []
-        kust = Kustomization.load(repo, kustomization)
-        return [e.name for e in kust.images
-                if e.name and e.effective_name and normalize_image_name(e.effective_name) in keys]
-    return load
+    if not repo.exists(kustomization):
+        return []
+    kust = Kustomization.load(repo, kustomization)
+    return [e.name for e in kust.images
+            if e.name and e.effective_name and normalize_image_name(e.effective_name) in keys]
 
 
 class _Built(BuiltImages):
@@ -221,7 +220,7 @@ def k7_gitops_applies_tags(repo: Repo, kustomization_path: str, default_branch: 
     folder = folder_of(kustomization_path)
     our_key = github_key(github) if github else None
     scan = scan_repository(repo, our_key)
-    built = _Built(images, _aliases(repo, kustomization_path, list(images)))
+    built = _Built(images, lambda: built_image_aliases(repo, kustomization_path, images))
     paths = _Paths(repo, built)
     judgements = [judge(d, our_key, folder, default_branch, built, paths) for d in scan.deployers]
     return verdict(scan, judgements, folder, default_branch, github)

@@ -265,3 +265,13 @@ def test_a_kustomization_at_the_root_wants_the_root(tmp_path, path, ok):
     if not ok:  # k8s holds the raw manifests: deploying them bypasses the kustomization's images
         assert "deploys path k8s, whose manifests use the built images, not the kustomization's folder (root)" \
             in res.message
+
+
+def test_a_recursive_directory_application_above_the_folder_bypasses_the_kustomization(tmp_path):
+    """Argo CD applies every manifest below the path as it is: the kustomization's images never apply."""
+    recurse = "    directory:\n      recurse: true\n"
+    res = k7(tmp_path, {"deploy/app.yaml": app(source(path=".", extra=recurse))})
+    assert not res.ok
+    assert "deploys path (root), whose manifests use the built images, not the kustomization's folder k8s" in res.message
+    res = k7(tmp_path / "2", {"deploy/app.yaml": app(source(path="."))})  # not recursive: the root holds no manifest
+    assert res.ok and res.message.startswith("no GitOps object in the repository deploys k8s")

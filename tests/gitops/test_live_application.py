@@ -71,3 +71,14 @@ def test_a_wrong_type_in_the_live_object_is_a_protocol_error_naming_the_field(mu
     mutate(app)
     with pytest.raises(ProtocolError, match=f"^argocd/Application/moltbook: Application moltbook: {field}"):
         application_overrides(app, IMAGES, GITHUB, "k8s")
+
+
+def test_aliases_come_from_the_kustomization(tmp_path):
+    from buildgate.gitops import built_image_aliases
+    from fixtures.sandbox_repo import TEMPLATE
+    from tests.gitops.helpers import KUST, make_repo
+
+    kust = (TEMPLATE / KUST).read_text().replace("  - name: ghcr.io/ardenone/moltbook-api\n", "  - name: moltbook-api\n")
+    repo = make_repo(tmp_path, {KUST: kust})
+    assert built_image_aliases(repo, KUST, IMAGES) == ["moltbook-api", FRONTEND]
+    assert built_image_aliases(repo, "nowhere/kustomization.yml", IMAGES) == []
