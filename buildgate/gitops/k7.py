@@ -138,7 +138,7 @@ def judge(dep: Deployer, our_key: str | None, folder: str, default_branch: str, 
           paths: _Paths) -> Judgement:
     """Decide one deployer (see the module doc)."""
     hits = [(ov, built.override_hits(ov)) for ov in dep.overrides]
-    hit_any = _or(*[h for _, h in hits if h is not False]) if any(h is not False for _, h in hits) else False
+    hit_any = _or(*[h for _, h in hits])
     if dep.url is None:
         ours: bool | None = False
     elif isinstance(dep.url, Unknown):
@@ -149,7 +149,8 @@ def judge(dep: Deployer, our_key: str | None, folder: str, default_branch: str, 
         ours = None
     else:
         ours = repo_key(dep.url) == our_key
-    rel = paths.relation(dep, folder) if ours is not False else "other"
+    # an artifact's folders are not this repository's: only its overrides can matter
+    rel = paths.relation(dep, folder) if ours is not False and not dep.opaque else "other"
     rev_ok = dep.revision_ok(default_branch)
     missing_counts = rev_ok if rel == "missing" else None
     path_deploys = {"folder": True, "images": True, "other": False, "missing": missing_counts}.get(rel) \
@@ -179,7 +180,8 @@ def judge(dep: Deployer, our_key: str | None, folder: str, default_branch: str, 
         j.unknowns.append(dep.path)
     if relevant is None:  # name what makes it unknown whether it deploys the kustomization
         j.why = next((u for u in (dep.url, dep.path) if isinstance(u, Unknown)), None) or (
-            Unknown("the repository identity (no github given)", dep.where) if our_key is None and dep.url
+            Unknown(f"whether the artifact {dep.opaque} holds it", dep.where) if dep.opaque
+            else Unknown("the repository identity (no github given)", dep.where) if our_key is None and dep.url
             else next(iter(j.unknowns), Unknown("its source", dep.where)))
     j.summary = _summary(dep, ours, rel, relevant)
     return j
