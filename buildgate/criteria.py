@@ -242,6 +242,14 @@ def k3(c: Context) -> CheckResult:
     return tag_history.k3_bot_updates(c.repo, t.kustomization, t.workflows_dir, t.bot_authors)
 
 
+@check("K7", "repo", "What deploys the kustomization applies its tags: no GitOps image override, default branch, its folder")
+def k7(c: Context) -> CheckResult:
+    from buildgate import gitops
+
+    t = c.target
+    return gitops.k7_gitops_applies_tags(c.repo, t.kustomization, t.default_branch, t.github, c.image_names)
+
+
 # -- the kustomization's tags in the registry (K4) ------------------------------------------------
 def _g():
     from buildgate.oci import checks

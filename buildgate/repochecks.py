@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from buildgate import kustomize, scripts, tag_history
+from buildgate import gitops, kustomize, scripts, tag_history
 from buildgate.docs import links, options, paths, topics
 from buildgate.errors import BuildgateError
 from buildgate.repo import Repo
@@ -89,6 +89,8 @@ REPO_CHECKS: dict[str, Check] = {
     "S2": lambda c: scripts.s2_scripts_name_existing_workflow(c.repo, c.target.scripts, c.target.workflows_dir),
     "K1": lambda c: kustomize.k1_overrides_apply(c.kustomization, c.rendered, c.image_names),
     "K2": lambda c: tag_history.k2_newtags_in_history(c.repo, c.kustomization, c.image_names),
+    "K7": lambda c: gitops.k7_gitops_applies_tags(
+        c.repo, c.target.kustomization, c.target.default_branch, c.target.github, c.image_names),
     "K3": lambda c: tag_history.k3_bot_updates(
         c.repo, c.target.kustomization, c.target.workflows_dir, c.target.bot_authors
     ),

@@ -1,4 +1,5 @@
-"""Steps for K1-K3: the kustomization's image overrides, its newTags in history, the bot's updates."""
+"""Steps for K1-K3 and K7: the kustomization's image overrides, its newTags in history, the bot's
+updates, and what deploys it."""
 from __future__ import annotations
 
 from pytest_bdd import then
@@ -21,3 +22,8 @@ def _k2(ctx: Context) -> None:
 @then("the history shows the automated tag-update commits")
 def _k3(ctx: Context) -> None:
     check(criteria.run("K3", ctx))
+
+
+@then("every GitOps object deploying the kustomization's folder applies its tags, from the default branch")
+def _k7(ctx: Context) -> None:
+    check(criteria.run("K7", ctx))

@@ -1,7 +1,8 @@
-Feature: Kustomization and its history
+Feature: Kustomization, its history, and what deploys it
   The workflow's last job writes the new image tags into the kustomization, which Argo CD
   deploys. The override must really apply to the manifests, each tag must be a commit of the
-  repository, and the history must show the bot doing this since the job exists.
+  repository, the history must show the bot doing this since the job exists, and whatever
+  deploys the kustomization must apply its tags rather than force its own.
 
   Background:
     Given the target repository
@@ -17,3 +18,7 @@ Feature: Kustomization and its history
   @repo @K3
   Scenario: The bot writes the tags after the update job exists
     Then the history shows the automated tag-update commits
+
+  @repo @K7
+  Scenario: What deploys the kustomization applies its tags
+    Then every GitOps object deploying the kustomization's folder applies its tags, from the default branch
