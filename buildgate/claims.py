@@ -53,9 +53,46 @@ class Claim:
 
 @dataclass(frozen=True)
 class Rule:
-    pattern: re.Pattern[str]
+    pattern: Any          # an RE2 pattern: matching time is linear in the claim's length
     criteria: tuple[str, ...]
     summary: bool
+
+
+def compile_pattern(pattern: str, where: str) -> Any:
+    """A case-insensitive claim pattern, compiled with RE2 (google-re2).
+
+    Claim documents are untrusted and long; Python's backtracking ``re`` can take quadratic or
+    exponential time on patterns such as ``\\b(resolved|complete)\\b.*(solution)``. RE2 matches in
+    linear time; it refuses backreferences and lookarounds, which is said at ``file:line``.
+    """
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise InputError(f"invalid pattern (RE2 syntax: no backreferences or lookarounds): {reason}", where) from None
+
+
+def read_document(document: str | Path) -> str:
+    """The claims document's text; a missing, oversized or binary one is a one-line InputError."""
+    p = Path(document)
+    try:
+        size = p.stat().st_size
+        if not p.is_file():
+            raise InputError("not a regular file", str(document))
+        if size > MAX_DOC_BYTES:
+            raise InputError(f"claims document is {size} bytes, over the {MAX_DOC_BYTES}-byte limit", str(document))
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_DOC_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read claims document: {exc.strerror}", str(document)) from None
+    if len(raw) > MAX_DOC_BYTES:
+        raise InputError(f"claims document is over the {MAX_DOC_BYTES}-byte limit", str(document))
+    return decode_text(raw, str(document))
 
 
 def _plain(text: str) -> str:
@@ -112,10 +149,7 @@ def load_mapping(path: str | Path = DEFAULT_MAPPING) -> list[Rule]:
         where = f"{path}:{doc['rules'].line_of(i)}"
         if not isinstance(rule, dict) or "pattern" not in rule or "criteria" not in rule:
             raise InputError("each rule needs `pattern` and `criteria`", where)
-        try:
-            pattern = re.compile(str(rule["pattern"]), re.I)
-        except re.error as exc:
-            raise InputError(f"invalid pattern: {exc}", where) from None
+        pattern = compile_pattern(str(rule["pattern"]), where)
         crit = rule["criteria"]
         if crit == "summary":
             rules.append(Rule(pattern, (), True))
@@ -184,14 +218,7 @@ def judge(claims: list[Claim], report: dict[str, Any]) -> dict[str, Any]:
 
 def audit(document: str | Path, report: dict[str, Any], mapping: str | Path = DEFAULT_MAPPING) -> dict[str, Any]:
     """Extract, map and judge the claims of ``document`` against ``report``."""
-    p = Path(document)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read claims document: {exc.strerror}", str(document)) from None
-    if len(raw) > MAX_DOC_BYTES:
-        raise InputError(f"claims document is {len(raw)} bytes, over the {MAX_DOC_BYTES}-byte limit", str(document))
-    claims = map_claims(extract_claims(decode_text(raw, str(document)), str(document)), load_mapping(mapping))
+    claims = map_claims(extract_claims(read_document(document), str(document)), load_mapping(mapping))
     result = judge(claims, report)
     result["document"] = str(document)
     result["mapping"] = str(mapping)

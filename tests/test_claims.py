@@ -116,3 +116,34 @@ def test_sandbox_claims_audit_and_a_mutant_with_exactly_three_false_claims(tmp_p
     assert "D2 fails" in by_text["README.md - References DOCKER_BUILD.md"]["reason"]
     assert "W8 fails" in by_text["SBOM and provenance generation for security"]["reason"]
     assert by_text["Status: RESOLVED - Solution implemented"]["status"] == "contradicted"
+
+
+def test_hostile_documents_are_matched_in_linear_time(tmp_path):
+    """The shipped map's patterns on about 2 MiB of repeated words: RE2, no backtracking."""
+    import time
+
+    words = "resolved complete implemented " * 30000
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"✅ {words}\n- [x] {words}\n# {' ' * 200000}x\n")
+    started = time.monotonic()
+    result = claims.audit(doc, _report(W1="pass"))
+    assert time.monotonic() - started < 20, "claim matching must be linear in the document's size"
+    assert result["claims"], result
+
+
+def test_a_pattern_that_could_backtrack_forever_is_refused_with_its_line(tmp_path):
+    mapping = tmp_path / "map.yml"
+    mapping.write_text("rules:\n  - pattern: 'ok'\n    criteria: [W1]\n  - pattern: '(a+)\\1'\n    criteria: [W2]\n")
+    with pytest.raises(InputError, match=rf"{mapping}:4: invalid pattern \(RE2 syntax"):
+        claims.load_mapping(mapping)
+
+
+def test_an_oversized_claims_document_is_refused_up_front_in_one_line(tmp_path):
+    from tests.helpers import run_pytest
+
+    doc = tmp_path / "huge.md"
+    doc.write_bytes(b"x" * (claims.MAX_DOC_BYTES + 1))
+    code, report, out = run_pytest("features/", "-m", "W1", "--claims", str(doc))
+    assert code == 4 and report is None, out
+    assert f"buildgate: --claims: {doc}: claims document is {claims.MAX_DOC_BYTES + 1} bytes" in out
+    assert "Traceback" not in out
