@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -34,6 +33,7 @@ from buildgate.errors import (
     Unauthorized,
     Unreachable,
 )
+from buildgate.redact import origin_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubernetes import client as k8s
@@ -117,13 +117,6 @@ def _items(out: Any, kind: str, where: str) -> list[dict]:
     return list(F.objects(out, "items", where, kind))
 
 
-def _safe_host(url: str) -> str:
-    """The API server address without any userinfo."""
-    parts = urlsplit(url or "")
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"
-
-
 class ClusterReader:
     """get/list/watch against one cluster; every answer is a plain dict."""
 
@@ -133,7 +126,7 @@ class ClusterReader:
         self.namespace = namespace or DEFAULT_NAMESPACE
         self.request_timeout = request_timeout
         self.source = source
-        self.host = _safe_host(api_client.configuration.host)
+        self.host = origin_of(api_client.configuration.host)
         k8s = _k8s()
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
