@@ -645,8 +645,12 @@ class RegistryClient:
             raise Unreachable(f"no answer within {self.timeout:g}s (timeout)", where) from None
         except httpx.ConnectError as exc:
             raise Unreachable(f"cannot connect: {_short_exc(exc)}", where) from None
+        except httpx.RemoteProtocolError as exc:
+            raise ProtocolError(f"the server broke the HTTP protocol: {_short_exc(exc)}", where) from None
         except httpx.HTTPError as exc:
             raise Unreachable(f"HTTP transport error: {_short_exc(exc)}", where) from None
+        except httpx.InvalidURL:
+            raise ProtocolError("the URL to request is not a valid URL (from a redirect or a Link header?)", where) from None
         except UnicodeError:  # a header value that HTTP can't carry (never echoed: it may be a credential)
             raise ProtocolError("a request header (a credential?) or an answer's header is not ASCII", where) from None
         finally:
@@ -683,7 +687,11 @@ class RegistryClient:
         cached = self._tokens.get(key)
         if cached and not fresh and cached.expires > time.monotonic():
             return cached.value
-        rp = urlsplit(realm)
+        try:
+            rp = urlsplit(realm)
+            rp.port  # noqa: B018 -- parses the port: a bad one raises here, not later
+        except ValueError:
+            raise Unauthorized("token realm is not a valid URL", sanitize_url(realm)) from None
         if rp.scheme not in ("http", "https"):
             raise Unauthorized("token realm is not an HTTP URL", sanitize_url(realm))
         headers = {"Accept": "application/json"}
