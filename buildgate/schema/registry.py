@@ -14,7 +14,7 @@ SCHEMA = {
     "properties": {
         # host -> endpoint URL, e.g. {"ghcr.io": "http://127.0.0.1:5000"}; no userinfo, query or spaces
         "mirrors": {"type": "object", "additionalProperties": {
-            "type": "string", "pattern": "^https?://[^/?#@\\s]+(/[^?#\\s]*)?$"}},
+            "type": "string", "pattern": "^https?://[^/?#\\s]+(/[^?#\\s]*)?$"}},  # userinfo: refused by the client, unechoed
         # names of environment variables holding credentials (never the credentials themselves)
         "username_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
         "token_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
