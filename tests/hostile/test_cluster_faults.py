@@ -87,9 +87,13 @@ def run_k6(tmp_path, server, history, budget=WAIT, **kw):
     r = reader(tmp_path, server)
     try:
         with Clock(GUARD):
-            return k6.k6_application_deployed(r, "argocd", "moltbook", Repo(history.path), KUST, budget, **kw)
+            res = k6.k6_application_deployed(r, "argocd", "moltbook", Repo(history.path), KUST, budget, **kw)
     finally:
         r.close()
+    no_leak(res.message, res.evidence, r)
+    for req in server.seen:  # the token went to the API server only, and only as a header
+        no_leak(req.target)
+    return res
 
 
 def k6_error(tmp_path, server, history, kind=RemoteError) -> BuildgateError:
@@ -306,21 +310,15 @@ def test_an_exec_plugin_runs_and_is_named_in_the_evidence(tmp_path, wire, histor
 # -- K6 false passes --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rollback(tmp_path_factory):
-    """main: kust (tags abc1234) -> later; branch ``rollback`` from later puts the old tag back;
-    main again: ``main-undo`` rolls the tags back on main itself (a newer kustomization commit)."""
-    from tests.cluster.helpers import git
+    """main: kust (tags abc1234) -> later; branch ``rollback`` from later puts the old tag back,
+    then goes on (both descend from the kustomization commit; neither is on main)."""
+    from tests.cluster.helpers import commit, git
 
     h = tiny_repo(tmp_path_factory.mktemp("rollback") / "repo")
-    root = h.path
-    git(root, "checkout", "-q", "-b", "rollback", h.head)
-    (root / KUST).write_text("images:\n  - name: x\n    newTag: old\n")
-    git(root, "commit", "-qam", "roll the tags back", date=1767240000)
-    branch = git(root, "rev-parse", "HEAD")
-    (root / "note.txt").write_text("descendant\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "more on the branch", date=1767240100)
-    branch_later = git(root, "rev-parse", "HEAD")
-    git(root, "checkout", "-q", "main")
+    git(h.path, "checkout", "-q", "-b", "rollback", h.head)
+    branch = commit(h.path, "roll the tags back", 1767240000, {KUST: "images:\n  - name: x\n    newTag: old\n"})
+    branch_later = commit(h.path, "more on the branch", 1767240100, {"note.txt": "descendant\n"})
+    git(h.path, "checkout", "-q", "main")
     return h, branch, branch_later
 
 
@@ -336,15 +334,12 @@ def test_a_descendant_on_a_branch_that_rolled_the_tags_back_fails(tmp_path, wire
 def test_a_main_revision_with_other_images_than_the_audited_ones_fails(tmp_path, wire, rollback):
     """Auditing the kustomization commit while main has since rolled the tags back: Argo CD at
     main's tip descends from the change and is on main, but deploys other images."""
-    from tests.cluster.helpers import git
+    from tests.cluster.helpers import commit, git
 
     h, _, _ = rollback
-    root = h.path
     clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(root), str(clone))
-    (clone / KUST).write_text("images:\n  - name: x\n    newTag: rolled-back\n")
-    git(clone, "commit", "-qam", "undo on main", date=1767250000)
-    tip = git(clone, "rev-parse", "HEAD")
+    git(tmp_path, "clone", "-q", str(h.path), str(clone))
+    tip = commit(clone, "undo on main", 1767250000, {KUST: "images:\n  - name: x\n    newTag: rolled-back\n"})
     server = argo(wire(), get=lambda r, w: w.json(200, app_doc(tip)))
     r = reader(tmp_path, server)
     try:

@@ -38,9 +38,11 @@ def registry_client_error(tmp_path: Path, section: str) -> str:
     """Load a target whose ``registry:`` section is ``section`` and build its client: the
     error (schema or construction) as one line."""
     path = target_file(tmp_path, "images:\n  - {name: ghcr.io/org/app, context: .}\nregistry:\n" + section)
-    with pytest.raises(TargetError) as info:
+    with Clock(20), pytest.raises(TargetError) as info:
         client_from_target(load(path)).close()
-    return one_line(info.value)
+    text = one_line(info.value)
+    assert ":pw@" not in text and ":pw@" not in repr(info.value.args)  # a URL's password is never echoed
+    return text
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "ghcr cache", "http://user:pw@cache.example", "http://cache:99999",
