@@ -7,6 +7,7 @@ Public API:
 * :func:`buildgate.cluster.expected.expected_deployments` (what the kustomization renders)
 * K5: :mod:`buildgate.cluster.k5` (``k5_containers_use_images``, ``k5_rollouts_complete``,
   ``k5_pods_run_registry_digests``); K6: :func:`buildgate.cluster.k6.k6_application_deployed`
-* :func:`buildgate.cluster.wait.eventually`, :func:`buildgate.cluster.evidence.redact`
+* :func:`buildgate.cluster.wait.eventually`, :func:`buildgate.redact.redact`
+* :mod:`buildgate.cluster.http`: the bounded, read-only, no-redirect HTTP under the official client
 """
 from __future__ import annotations

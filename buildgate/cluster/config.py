@@ -1,14 +1,18 @@
 """The target file's ``cluster:`` section, read into typed settings with defaults."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from buildgate.errors import TargetError
+
 DEFAULT_NAMESPACE = "moltbook"
 DEFAULT_ARGOCD_NAMESPACE = "argocd"
 DEFAULT_APPLICATION = "moltbook"
-DEFAULT_REQUEST_TIMEOUT = 15.0
+DEFAULT_REQUEST_TIMEOUT = 15.0  # seconds per socket read
+DEFAULT_REQUEST_DEADLINE = 60.0  # seconds for one whole answer
 
 
 @dataclass(frozen=True)
@@ -20,13 +24,20 @@ class WaitBudget:
     degraded_grace: float
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None, default: WaitBudget) -> WaitBudget:
+    def from_dict(cls, data: dict[str, Any] | None, default: WaitBudget, key: str = "cluster.wait") -> WaitBudget:
         data = data or {}
         return cls(
-            float(data.get("timeout", default.timeout)),
-            float(data.get("interval", default.interval)),
-            float(data.get("degraded_grace", default.degraded_grace)),
+            seconds(data.get("timeout", default.timeout), f"{key}.timeout"),
+            seconds(data.get("interval", default.interval), f"{key}.interval"),
+            seconds(data.get("degraded_grace", default.degraded_grace), f"{key}.degraded_grace"),
         )
+
+
+def seconds(value: Any, key: str) -> float:
+    """A time setting as a float: finite and not negative (NaN passes JSON Schema; not here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise TargetError(f"{key}: expected a finite number of seconds, found {value!r}")
+    return float(value)
 
 
 DEFAULT_ROLLOUT = WaitBudget(timeout=300.0, interval=5.0, degraded_grace=30.0)
@@ -46,6 +57,7 @@ class ClusterConfig:
     rollout: WaitBudget = DEFAULT_ROLLOUT
     sync: WaitBudget = DEFAULT_SYNC
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
 
     @property
     def configured(self) -> bool:
@@ -72,7 +84,8 @@ def cluster_config(section: dict[str, Any] | None, base_dir: Path | None = None)
         namespace=s.get("namespace"),
         argocd_namespace=argo.get("namespace", DEFAULT_ARGOCD_NAMESPACE),
         application=argo.get("application", DEFAULT_APPLICATION),
-        rollout=WaitBudget.from_dict(wait.get("rollout"), DEFAULT_ROLLOUT),
-        sync=WaitBudget.from_dict(wait.get("sync"), DEFAULT_SYNC),
-        request_timeout=float(s.get("request_timeout", DEFAULT_REQUEST_TIMEOUT)),
+        rollout=WaitBudget.from_dict(wait.get("rollout"), DEFAULT_ROLLOUT, "cluster.wait.rollout"),
+        sync=WaitBudget.from_dict(wait.get("sync"), DEFAULT_SYNC, "cluster.wait.sync"),
+        request_timeout=seconds(s.get("request_timeout", DEFAULT_REQUEST_TIMEOUT), "cluster.request_timeout"),
+        request_deadline=seconds(s.get("request_deadline", DEFAULT_REQUEST_DEADLINE), "cluster.request_deadline"),
     )

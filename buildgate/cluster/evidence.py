@@ -2,41 +2,20 @@
 
 Everything here is built from status fields and event messages only (never from pod specs, so
 no environment values, secret-backed or literal, can reach a report), and every line goes
-through :func:`redact`, which masks anything shaped like a credential.
+through :func:`buildgate.redact.redact`, which masks anything shaped like a credential.
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from buildgate.cluster import fields as F
 from buildgate.errors import RemoteError
+from buildgate.redact import redact  # the one redaction (re-exported for K5/K6)
 
 if TYPE_CHECKING:  # pragma: no cover
     from buildgate.cluster.reader import ClusterReader
 
-MAX_LINE = 300
 MAX_EVENTS = 10
-
-_REDACTIONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [REDACTED]"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[REDACTED-JWT]"),
-    (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), "[REDACTED]"),
-    (re.compile(r"(?i)\b([a-z0-9_.-]*(?:password|passwd|token|secret|api[_-]?key|access[_-]?key|credentials?))"
-                r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;]+)"), r"\1\2[REDACTED]"),
-    (re.compile(r"(?i)(://)[^/\s:@]+:[^/\s@]+@"), r"\1[REDACTED]@"),
-]
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Mask credential-shaped substrings (and any literal ``secrets``), keep one line, cap length."""
-    out = " ".join(str(text).split())
-    for s in secrets:
-        if s:
-            out = out.replace(s, "[REDACTED]")
-    for rx, repl in _REDACTIONS:
-        out = rx.sub(repl, out)
-    return out if len(out) <= MAX_LINE else out[: MAX_LINE - 1] + "…"
 
 
 def conditions(obj: dict, prefix: str, kind: str = "Deployment") -> list[str]:

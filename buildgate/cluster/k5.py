@@ -48,6 +48,12 @@ class ResolvedLike(Protocol):
 Resolver = Callable[[str, str], "ResolvedLike | None"]
 
 
+def _with_source(reader: ClusterReader, result: CheckResult) -> CheckResult:
+    """``result`` with the cluster (and any credential plugin it ran) as its first evidence line."""
+    result.evidence.insert(0, reader.describe())
+    return result
+
+
 # -- containers -------------------------------------------------------------------------------
 def _live_containers(dep: dict, where: str) -> dict[str, str]:
     out = {}
@@ -80,7 +86,7 @@ def k5_containers_use_images(reader: ClusterReader, expected: list[ExpectedDeplo
                 results.append(CheckResult.passed(f"{where} uses {found}",
                                                   [f"{where}: image {found} as rendered" +
                                                    (f" from {c.source}" if c.source else "")]))
-    return CheckResult.combine(results, f"{len(expected)} Deployment(s) use the kustomization's images")
+    return _with_source(reader, CheckResult.combine(results, f"{len(expected)} Deployment(s) use the kustomization's images"))
 
 
 # -- rollouts ---------------------------------------------------------------------------------
@@ -174,7 +180,7 @@ def k5_rollouts_complete(reader: ClusterReader, expected: list[ExpectedDeploymen
     for e in expected:
         left = max(0.0, budget.timeout - (time.monotonic() - start))
         results.append(rollout_complete(reader, e.namespace, e.name, replace(budget, timeout=left)))
-    return CheckResult.combine(results, f"{len(expected)} rollout(s) complete")
+    return _with_source(reader, CheckResult.combine(results, f"{len(expected)} rollout(s) complete"))
 
 
 # -- digests ----------------------------------------------------------------------------------
@@ -238,7 +244,7 @@ def k5_pods_run_registry_digests(reader: ClusterReader, expected: list[ExpectedD
             results.append(_pods_digest(exp, c, pods, allowed, registry_digest, ev))
     if not results:
         raise CannotDecide("no rendered Deployment runs an image the workflow builds")
-    return CheckResult.combine(results, "every pod runs the registry digest of its tag")
+    return _with_source(reader, CheckResult.combine(results, "every pod runs the registry digest of its tag"))
 
 
 def _pods_digest(exp: ExpectedDeployment, c: ExpectedContainer, pods: list[dict], allowed: set[str],

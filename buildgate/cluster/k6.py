@@ -1,8 +1,17 @@
 """K6: the Argo CD Application is Synced and Healthy at a revision that holds the kustomization change.
 
-"Holds" is decided with the repository's history: the Application's revision must be the
-kustomization commit (the last commit that touched the kustomization file) or a descendant of
-it. The check waits (budget ``cluster.wait.sync``) for Argo CD to catch up; a Degraded app, or a
+"Holds" is decided with the repository's history. The Application's revision must
+
+1. be the kustomization commit (the last commit that touched the kustomization file) or a
+   descendant of it;
+2. lie on the default branch's history (an ancestor of, or equal to, the default branch's tip:
+   ``default_branch`` resolved locally, ``origin/<branch>`` when there is no local branch, or the
+   audited revision when no branch is named). A descendant on another branch -- one that later
+   rolled the tags back, say -- is not the change, however it descends;
+3. carry the same kustomization ``images:`` as the audited revision (name, newName, newTag,
+   digest), read from the revision itself.
+
+The check waits (budget ``cluster.wait.sync``) for Argo CD to catch up; a Degraded app, or a
 failed sync operation, fails once it has lasted the grace period.
 
 Only what Argo CD itself resolved counts: the revision must be a full commit id (a symbolic
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from buildgate.cluster import fields as F
@@ -22,7 +32,8 @@ from buildgate.cluster.config import WaitBudget
 from buildgate.cluster.evidence import application_evidence, redact
 from buildgate.cluster.reader import APPLICATIONS, ClusterReader
 from buildgate.cluster.wait import DEGRADED, DONE, PENDING, Observation, eventually
-from buildgate.errors import CannotDecide, InputError
+from buildgate.errors import BuildgateError, CannotDecide, InputError
+from buildgate.kustomize import Kustomization
 from buildgate.oci.attestations import normalize_repo_url
 from buildgate.oci.checks import github_url
 from buildgate.repo import Repo
@@ -132,28 +143,87 @@ def contains(repo: Repo, revision: str, commit: str, where: str = "") -> bool | 
     return repo.is_ancestor(commit, full)
 
 
-def application_observation(app: dict | None, repo: Repo, commit: str, github: str | None = None,
+CONTAINS, MISSING, OFF_BRANCH, OTHER_IMAGES, UNKNOWN = (
+    "contains", "does not contain", "not on the default branch", "other kustomization images", "unknown")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a revision is judged against: the kustomization commit, the default branch's tip
+    and the audited kustomization images."""
+
+    commit: str
+    tip: str
+    branch: str
+    kustomization: str
+    images: tuple
+
+    def judge(self, repo: Repo, revision: str, where: str) -> str:
+        """One of :data:`CONTAINS`, :data:`MISSING`, :data:`OFF_BRANCH`, :data:`OTHER_IMAGES`,
+        :data:`UNKNOWN` (the repository doesn't know the revision)."""
+        known = contains(repo, revision, self.commit, where)
+        if known is None:
+            return UNKNOWN
+        if not known:
+            return MISSING
+        if not repo.is_ancestor(revision, self.tip):
+            return OFF_BRANCH
+        return CONTAINS if kustomization_images(repo.at(revision), self.kustomization) == self.images else OTHER_IMAGES
+
+    def phrase(self, verdict: str) -> str:
+        return {CONTAINS: f"contains {self.commit[:7]}", MISSING: f"does not contain {self.commit[:7]}",
+                OFF_BRANCH: f"contains {self.commit[:7]} but is not on {self.branch}'s history",
+                OTHER_IMAGES: f"on {self.branch} but its {self.kustomization} images differ from the audited ones",
+                UNKNOWN: "unknown to the repository"}[verdict]
+
+
+def kustomization_images(repo: Repo, path: str) -> tuple:
+    """The ``images:`` entries of the kustomization at ``repo``'s revision, as comparable tuples
+    (None when the file is missing or unreadable there: it equals nothing audited)."""
+    try:
+        kust = Kustomization.load(repo, path)
+    except BuildgateError:
+        return (None,)
+    return tuple(sorted((i.name or "", i.new_name or "", i.new_tag or "", i.digest or "") for i in kust.images))
+
+
+def baseline(repo: Repo, kustomization: str, default_branch: str | None = None) -> Baseline:
+    """The kustomization commit, the default branch's tip (``default_branch``, else
+    ``origin/<default_branch>``; the audited revision when none is named) and the audited images."""
+    if default_branch:
+        tip = repo.try_rev_parse(default_branch) or repo.try_rev_parse(f"origin/{default_branch}")
+        if tip is None:
+            raise InputError(f"default branch {default_branch!r} is not in the local repository (neither "
+                             f"{default_branch} nor origin/{default_branch})", str(repo.root))
+        branch = default_branch
+    else:
+        tip, branch = repo.head(), "the audited revision"
+    return Baseline(kustomization_commit(repo, kustomization), tip, branch, kustomization,
+                    kustomization_images(repo, kustomization))
+
+
+def application_observation(app: dict | None, repo: Repo, base: Baseline | str, github: str | None = None,
                             folder: str | None = None) -> Observation:
     """One look at the Application. With ``folder`` (and ``github``), only the revisions of the
-    sources deploying that folder of that repository count."""
+    sources deploying that folder of that repository count. ``base`` is a :class:`Baseline`
+    (a bare commit id: judged against the audited revision)."""
     if app is None:
         return Observation(PENDING, "no such Application")
+    if isinstance(base, str):
+        base = Baseline(base, repo.head(), "the audited revision", "", ())
     where = ref_of(app)
     sync = F.text(app, "status.sync.status", where, KIND) or "Unknown"
     health = F.text(app, "status.health.status", where, KIND) or "Unknown"
     phase = F.text(app, "status.operationState.phase", where, KIND) or None
     revs = revisions_of(app, matching_sources(app, github, folder) if folder is not None else None)
-    verdicts = {r: contains(repo, r, commit, where) for r in revs}
-    if not revs:
-        rev_text = "no revision"
-    else:
-        rev_text = ", ".join(
-            f"{r[:12]} ({'contains' if v else 'unknown to the repository' if v is None else 'does not contain'} "
-            f"{commit[:7]})" for r, v in verdicts.items())
+    verdicts = {r: base.judge(repo, r, where) if base.kustomization else
+                (UNKNOWN if (c := contains(repo, r, base.commit, where)) is None else CONTAINS if c else MISSING)
+                for r in revs}
+    rev_text = ", ".join(f"{r[:12]} ({base.phrase(v)})" for r, v in verdicts.items()) if revs else "no revision"
     summary = f"sync {sync} at {rev_text}, health {health}" + (f", operation {phase}" if phase else "")
     rv = F.text(app, "metadata.resourceVersion", where, KIND) or None
-    facts = [f"unknown:{r}" for r, v in verdicts.items() if v is None]
-    if sync == "Synced" and health == "Healthy" and revs and any(verdicts.values()):
+    facts = [f"unknown:{r}" for r, v in verdicts.items() if v == UNKNOWN]
+    if sync == "Synced" and health == "Healthy" and revs and CONTAINS in verdicts.values():
         return Observation(DONE, summary, rv, facts)
     if health == "Degraded" or phase in ("Failed", "Error"):
         return Observation(DEGRADED, summary, rv, facts)
@@ -169,19 +239,22 @@ def source_mismatch(app: dict, github: str | None, folder: str) -> str | None:
 
 
 def k6_application_deployed(reader: ClusterReader, namespace: str, name: str, repo: Repo, kustomization: str,
-                         budget: WaitBudget, github: str | None = None) -> CheckResult:
+                         budget: WaitBudget, github: str | None = None,
+                         default_branch: str | None = None) -> CheckResult:
     """K6, waiting up to ``budget`` for Argo CD to sync the kustomization commit.
 
     The Application must deploy the kustomization's folder (``spec.source.path``, or one of
     ``spec.sources``) of the target's repository (``github``, ``ORG/REPO``; None skips the
     repository comparison), at a full commit id that is the kustomization commit or a
-    descendant of it.
+    descendant of it, on ``default_branch``'s history (None: the audited revision's), whose
+    kustomization images equal the audited ones.
     """
     ref = f"{namespace}/Application/{name}"
-    commit = kustomization_commit(repo, kustomization)
+    base = baseline(repo, kustomization, default_branch)
+    commit = base.commit
     folder = kustomization_folder(kustomization)
     expected = (f"Application {name} Synced and Healthy at a revision containing {commit[:7]} "
-                f"(last commit touching {kustomization})")
+                f"(last commit touching {kustomization}) on {base.branch}'s history, with the audited images")
     if not reader.argocd_served():
         raise CannotDecide("the cluster does not serve applications.argoproj.io/v1alpha1: the Argo CD "
                            "Application CRD is missing (is Argo CD installed in this cluster?)", ref)
@@ -198,14 +271,18 @@ def k6_application_deployed(reader: ClusterReader, namespace: str, name: str, re
     def observe() -> Observation:
         app = seen.pop("app", None) if "app" in seen else reader.get_application(namespace, name)
         seen["last"] = app
-        return application_observation(app, repo, commit, github, folder)
+        return application_observation(app, repo, base, github, folder)
 
     def wake(obs: Observation, seconds: float) -> None:
         reader.wait_for_change(APPLICATIONS, namespace, name, obs.resource_version, seconds)
 
     out = eventually(observe, budget, wake)
     last = seen.get("last")
-    evidence = [f"kustomization commit {commit} (last commit touching {kustomization})",
+    evidence = [reader.describe(),
+                f"kustomization commit {commit} (last commit touching {kustomization}); default branch tip "
+                f"{base.tip[:12]} ({base.branch}); audited images: "
+                + (", ".join(f"{n} newName {nn or '-'} newTag {t or '-'} digest {d or '-'}"
+                             for n, nn, t, d in base.images) or "none"),
                 f"{ref}: {out.end} {out.describe()}; last state: {redact(out.last.summary)}"]
     if last is not None:
         evidence += application_evidence(last)

@@ -4,27 +4,41 @@ The reader only ever issues GET requests (get, list, watch). It asks the typed c
 the raw JSON (``_preload_content=False``) and hands back plain dicts, the objects exactly as
 the API serves them. Every way a request can go wrong becomes a one-line exception of
 :mod:`buildgate.errors`: 401/403 -> :class:`Unauthorized` naming the missing permission,
-unreachable -> :class:`Unreachable`, 5xx or garbage -> :class:`ProtocolError`. Messages never
-carry the kubeconfig's credentials or the server's headers.
+unreachable -> :class:`Unreachable`, 5xx or garbage -> :class:`ProtocolError`, a redirect ->
+:class:`ProtocolError` naming where it pointed (never followed). Messages never carry the
+kubeconfig's credentials or the server's headers.
+
+Under the client, :mod:`buildgate.cluster.http` bounds every request: ``request_timeout`` per
+socket read, ``request_deadline`` for the whole answer, :data:`MAX_RESPONSE_BYTES` of body. A
+watch (:meth:`ClusterReader.wait_for_change`) is read line by line and ends at the wait's own
+deadline, whatever the server sends (BOOKMARKs forever, no end); an ERROR event with 410 Gone
+(the resourceVersion expired) re-lists and watches again.
+
+Credential plugins: a kubeconfig user with ``exec:`` or ``auth-provider:`` makes the official
+client run that program, as kubectl does; :attr:`ClusterReader.plugin` names it and
+:meth:`ClusterReader.describe` says so in the evidence (see docs/cluster-rbac.md).
 
 The ``kubernetes`` client (~150 ms to import) is imported on first use, not with this module:
 the constants and :func:`selector_string` serve K5/K6 and the repository-only run without it.
 """
 from __future__ import annotations
 
-import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin
 
 import yaml
 
+from buildgate.bounded import Deadline, loads_json
 from buildgate.cluster import fields as F
-from buildgate.cluster.config import DEFAULT_NAMESPACE, ClusterConfig
+from buildgate.cluster.config import DEFAULT_NAMESPACE, DEFAULT_REQUEST_DEADLINE, ClusterConfig
+from buildgate.cluster.http import install
 from buildgate.errors import (
+    BuildgateError,
     CannotDecide,
     InputError,
     NotApplicable,
@@ -34,6 +48,7 @@ from buildgate.errors import (
     Unauthorized,
     Unreachable,
 )
+from buildgate.redact import origin_of, safe_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubernetes import client as k8s
@@ -46,7 +61,9 @@ def _k8s():
     return client
 
 
-MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # one answer, or one whole watch stream
+MAX_WATCH_LINE = 4 * 1024 * 1024  # one watch event
+WATCH_GRACE = 2.0  # seconds a watch may outlive its timeoutSeconds before it is cut
 RBAC_DOC = "docs/cluster-rbac.md"
 
 
@@ -117,23 +134,22 @@ def _items(out: Any, kind: str, where: str) -> list[dict]:
     return list(F.objects(out, "items", where, kind))
 
 
-def _safe_host(url: str) -> str:
-    """The API server address without any userinfo."""
-    parts = urlsplit(url or "")
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"
-
-
 class ClusterReader:
     """get/list/watch against one cluster; every answer is a plain dict."""
 
     def __init__(self, api_client: k8s.ApiClient, *, namespace: str | None = None,
-                 request_timeout: float = 15.0, source: str = "cluster") -> None:
+                 request_timeout: float = 15.0, source: str = "cluster",
+                 request_deadline: float = DEFAULT_REQUEST_DEADLINE, plugin: str | None = None,
+                 max_bytes: int = MAX_RESPONSE_BYTES) -> None:
         self.api_client = api_client
         self.namespace = namespace or DEFAULT_NAMESPACE
         self.request_timeout = request_timeout
+        self.request_deadline = request_deadline
         self.source = source
-        self.host = _safe_host(api_client.configuration.host)
+        self.plugin = plugin
+        self.host = origin_of(api_client.configuration.host)
+        self._http = install(api_client, request_deadline=request_deadline, max_bytes=max_bytes)
+        self._gone: set[str] = set()  # watches whose last answer was 410 Gone
         k8s = _k8s()
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
@@ -154,6 +170,7 @@ class ClusterReader:
         k8s = _k8s()
         conf = k8s.Configuration()
         namespace = cfg.namespace
+        plugin = None
         try:
             if cfg.in_cluster:
                 k8s_config.load_incluster_config(client_configuration=conf)
@@ -162,6 +179,7 @@ class ClusterReader:
                 path = str(cfg.kubeconfig) if cfg.kubeconfig else None
                 if path is not None and not Path(path).is_file():
                     raise InputError("kubeconfig file not found", path)
+                plugin = credential_plugin(path, cfg.context)
                 k8s_config.load_kube_config(config_file=path, context=cfg.context, client_configuration=conf,
                                             persist_config=False)
                 source = f"kubeconfig {path or '(default)'}" + (f" context {cfg.context}" if cfg.context else "")
@@ -174,10 +192,19 @@ class ClusterReader:
             raise InputError(f"cannot load the cluster configuration: {first}",
                              str(cfg.kubeconfig or "in-cluster")) from None
         conf.retries = 1
-        return cls(k8s.ApiClient(conf), namespace=namespace, request_timeout=cfg.request_timeout, source=source)
+        return cls(k8s.ApiClient(conf), namespace=namespace, request_timeout=cfg.request_timeout, source=source,
+                   request_deadline=cfg.request_deadline, plugin=plugin)
 
     def close(self) -> None:
         self.api_client.close()
+
+    def describe(self) -> str:
+        """One evidence line: which cluster, from where, and any credential plugin it ran."""
+        line = f"cluster {self.host} ({self.source})"
+        if self.plugin:
+            line += (f"; credentials from the kubeconfig's {self.plugin}, a program the kubeconfig names, "
+                     f"run as kubectl would run it")
+        return line
 
     # -- the one place requests go through -----------------------------------------------------
     def _call(self, verb: str, kind: Kind, namespace: str | None, fn: Callable[..., Any], *args: Any,
@@ -187,25 +214,32 @@ class ClusterReader:
 
         where = f"{namespace}/{kind.qualified}" if namespace else kind.qualified
         self.requests += 1
+        read_timeout = timeout or self.request_timeout
         try:
-            resp = fn(*args, _preload_content=False, _request_timeout=timeout or self.request_timeout, **kwargs)
+            with self._http.limits(Deadline(self.request_deadline, "request deadline")):
+                resp = fn(*args, _preload_content=False, _request_timeout=(read_timeout, read_timeout), **kwargs)
             data = resp.data
         except ApiException as exc:
             if exc.status == 404 and missing_ok:
                 return None
             raise self._error(exc, verb, kind, namespace, where) from None
+        except BuildgateError as exc:  # the bounded HTTP layer: deadline, size, read-only
+            raise type(exc)(f"{verb} {kind.qualified} at {self.host}: {exc.reason}", where) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise Unreachable(f"cannot reach the cluster API at {self.host}: {type(exc).__name__}", where) from None
-        if len(data) > MAX_RESPONSE_BYTES:
-            raise ProtocolError(f"answer to {verb} {kind.qualified} is {len(data)} bytes, over the limit", where)
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise ProtocolError(f"answer to {verb} {kind.qualified} is not JSON", where) from None
+        return loads_json(data, f"answer to {verb} {kind.qualified}", where)
 
     def _error(self, exc: ApiException, verb: str, kind: Kind, namespace: str | None, where: str) -> RemoteError:
         status = exc.status or 0
         scope = f"in namespace {namespace}" if namespace else "at cluster scope"
+        if 300 <= status < 400:
+            location = (exc.headers or {}).get("location") if hasattr(exc.headers or {}, "get") else None
+            target = origin_of(urljoin(self.api_client.configuration.host + "/", location)) if location else None
+            to = ("without saying where" if not target else
+                  f"to {target}, another host" if target != self.host else f"to {safe_url(location)} on the same host")
+            return ProtocolError(f"the cluster API at {self.host} answered {verb} {kind.qualified} with a redirect "
+                                 f"({status}) {to}; an API server does not redirect, so buildgate does not follow it "
+                                 f"(is the kubeconfig's server address a proxy or a login page?)", where)
         if status == 401:
             return Unauthorized(f"the cluster at {self.host} rejected the credentials (401) on {verb} "
                                 f"{kind.qualified}", where)
@@ -272,24 +306,36 @@ class ClusterReader:
                         timeout: float) -> bool:
         """Block up to ``timeout`` seconds until ``name`` changes after ``resource_version``.
 
-        Uses a watch with ``timeoutSeconds`` (and a client read timeout just past it, so a
-        server that ignores it can't hold us); falls back to sleeping when the watch is refused
-        or unavailable. Returns True when a change arrived, False when the time ran out.
+        Uses a watch with ``timeoutSeconds``, cut :data:`WATCH_GRACE` seconds after it however
+        the server behaves (BOOKMARKs forever, a drip, no end); falls back to sleeping when the
+        watch is refused, unavailable or malformed. A 410 Gone (the resourceVersion expired)
+        returns True at once, so the caller re-lists and watches again from a fresh version;
+        a second 410 in a row sleeps instead, so a server answering only 410 can't spin the
+        wait. Returns True when a change arrived (or a re-list is due), False when the time
+        ran out.
         """
         start = time.monotonic()
         secs = int(timeout)
+        key = f"{namespace}/{kind.qualified}/{name}"
         if secs >= 1 and resource_version and kind.qualified not in self._watch_broken:
             try:
-                if self._watch_once(kind, namespace, name, resource_version, secs):
-                    return True
+                outcome = self._watch_once(kind, namespace, name, resource_version, secs)
             except RemoteError:
                 self._watch_broken.add(kind.qualified)  # e.g. no "watch" permission: poll instead
+                outcome = "broken"
+            if outcome == "changed":
+                self._gone.discard(key)
+                return True
+            if outcome == "gone" and key not in self._gone:
+                self._gone.add(key)
+                return True
         rest = timeout - (time.monotonic() - start)
         if rest > 0:
             time.sleep(rest)
         return False
 
-    def _watch_once(self, kind: Kind, namespace: str, name: str, rv: str, secs: int) -> bool:
+    def _watch_once(self, kind: Kind, namespace: str, name: str, rv: str, secs: int) -> str:
+        """One watch: ``changed``, ``timeout`` (nothing within ``secs``) or ``gone`` (410)."""
         if kind == DEPLOYMENTS:
             fn, args = self._apps.list_namespaced_deployment, (namespace,)
         elif kind == APPLICATIONS:
@@ -298,22 +344,83 @@ class ClusterReader:
         else:
             raise CannotDecide(f"no watch for {kind.qualified}")
         import urllib3
-        from kubernetes import watch as k8s_watch
         from kubernetes.client.exceptions import ApiException
 
-        w = k8s_watch.Watch()
+        where = f"{namespace}/{kind.qualified}"
         self.requests += 1
+        deadline = Deadline(secs + WATCH_GRACE, "watch deadline")
         try:
-            for event in w.stream(fn, *args, field_selector=f"metadata.name={name}", resource_version=rv,
-                                  timeout_seconds=secs, _request_timeout=(min(5.0, secs), secs + 1.0),
-                                  deserialize=False):
-                if isinstance(event, dict) and event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
-                    w.stop()
-                    return True
+            with self._http.limits(deadline):
+                resp = fn(*args, field_selector=f"metadata.name={name}", resource_version=rv, watch=True,
+                          allow_watch_bookmarks=True, timeout_seconds=secs, _preload_content=False,
+                          _request_timeout=(min(5.0, float(secs)), secs + WATCH_GRACE))
         except ApiException as exc:
-            raise self._error(exc, "watch", kind, namespace, f"{namespace}/{kind.qualified}") from None
-        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-            return False
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise Unreachable(f"watch on {kind.qualified} failed: {type(exc).__name__}") from None
-        return False
+            if exc.status == 410:
+                return "gone"
+            raise self._error(exc, "watch", kind, namespace, where) from None
+        except Unreachable:
+            if deadline.expired:
+                return "timeout"
+            raise
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unreachable(f"watch on {kind.qualified} failed: {type(exc).__name__}", where) from None
+        try:
+            for line in resp.lines(MAX_WATCH_LINE):
+                event = loads_json(line, f"watch event on {kind.qualified}", where)
+                typ = event.get("type") if isinstance(event, dict) else None
+                if typ in ("ADDED", "MODIFIED", "DELETED"):
+                    return "changed"
+                if typ == "ERROR":
+                    obj = event.get("object")
+                    code = obj.get("code") if isinstance(obj, dict) else None
+                    if code == 410:
+                        return "gone"
+                    reason = obj.get("reason") if isinstance(obj, dict) else None
+                    raise ProtocolError(f"watch on {kind.qualified} ended with an ERROR event "
+                                        f"({code!r} {reason if isinstance(reason, str) else ''})".strip(), where)
+                if typ != "BOOKMARK":
+                    raise ProtocolError(f"watch on {kind.qualified} sent an event of unknown type {typ!r}"[:200], where)
+        except Unreachable:
+            if resp.expired:  # the watch outlived its time: the wait's budget decides, not an error
+                return "timeout"
+            raise
+        finally:
+            resp.close()
+        return "timeout"
+
+
+def credential_plugin(path: str | None, context: str | None) -> str | None:
+    """The credential plugin the kubeconfig's active user runs (``exec plugin `aws```,
+    ``auth-provider `oidc```), or None. Read from the same files the official client reads
+    (``path``, else ``$KUBECONFIG``'s list, else ``~/.kube/config``; the first one naming a
+    thing wins, as kubectl merges them). Problems reading them are left to the client."""
+    files = [path] if path else [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p] or \
+        [str(Path("~/.kube/config").expanduser())]
+    docs = []
+    for f in files:
+        try:
+            if Path(f).is_file() and Path(f).stat().st_size <= 4 * 1024 * 1024:
+                doc = yaml.safe_load(Path(f).read_text())
+                if isinstance(doc, dict):
+                    docs.append(doc)
+        except (OSError, ValueError, yaml.YAMLError, RecursionError):
+            continue
+
+    def first(key: str, name: str | None) -> dict:
+        for doc in docs:
+            for item in doc.get(key) or []:
+                if isinstance(item, dict) and item.get("name") == name:
+                    return item
+        return {}
+
+    current = context or next((d.get("current-context") for d in docs if d.get("current-context")), None)
+    ctx = first("contexts", current).get("context") or {}
+    user = (first("users", ctx.get("user")) if isinstance(ctx, dict) else {}).get("user") or {}
+    if not isinstance(user, dict):
+        return None
+    if isinstance(user.get("exec"), dict):
+        command = user["exec"].get("command")
+        return f"exec plugin `{os.path.basename(str(command))}`" if command else "exec plugin (no command)"
+    if isinstance(user.get("auth-provider"), dict):
+        return f"auth-provider `{user['auth-provider'].get('name')}`"
+    return None

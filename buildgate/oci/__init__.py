@@ -3,12 +3,13 @@
 Public API (others rely on these names)::
 
     RegistryClient(*, mirrors=None, timeout=10, credentials=None, verify=True,
-                   max_manifest_bytes=..., max_retries=...)
+                   max_manifest_bytes=..., max_retries=..., request_deadline=60, run_budget=600)
         .resolve_tag(image, tag) -> ResolvedTag | None   # None when the tag is absent (404)
         .tags(image) -> list[str]
         .manifest(image, digest) / .blob(image, digest) / .referrers(image, digest)
         .requests: RequestLog                             # counts per image and kind
-    client_from_target(target) -> RegistryClient
+    client_from_target(target) -> RegistryClient          # TargetError naming a bad key
+    Secret, sanitize_url                                  # from buildgate.redact (the one redaction)
 """
 from __future__ import annotations
 

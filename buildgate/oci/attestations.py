@@ -16,12 +16,13 @@ Predicates understood: SPDX (``https://spdx.dev/Document``) and SLSA provenance 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from buildgate.bounded import loads_json
 from buildgate.errors import ProtocolError
+from buildgate.redact import strip_userinfo
 from buildgate.oci.client import (
     ATTESTATION_REF_DIGEST,
     ATTESTATION_REF_TYPE,
@@ -151,9 +152,10 @@ def read_statement(client: RegistryClient, image: str, layer: dict | Statement) 
     doc = client.json_blob(image, digest)
     if media == DSSE_LAYER or (isinstance(doc, dict) and "payload" in doc and "payloadType" in doc):
         try:
-            doc = json.loads(base64.b64decode(doc["payload"]))
+            payload = base64.b64decode(doc["payload"])
         except (KeyError, ValueError, TypeError):
             raise ProtocolError(f"DSSE envelope {digest} has no readable payload", image) from None
+        doc = loads_json(payload, f"DSSE envelope {digest} payload", image)
     if not isinstance(doc, dict) or "predicateType" not in doc:
         raise ProtocolError(f"attestation {digest} is not an in-toto statement", image)
     return doc
@@ -239,7 +241,7 @@ def normalize_repo_url(url: str) -> str:
         u = f"https://{m.group(1)}/{m.group(2)}"
     u = re.sub(r"^(ssh|git)://(git@)?", "https://", u)
     u = u.split("#", 1)[0].split("?", 1)[0]
-    u = re.sub(r"^(https?://)[^/@]*@", r"\1", u)  # userinfo
+    u = strip_userinfo(u)
     m = re.match(r"^(https?://[^/]+/[^@]+?)@.*$", u)  # ...repo@refs/heads/main or @sha
     if m:
         u = m.group(1)

@@ -2,50 +2,30 @@
 
 Credentials come from environment variables (GHCR conventions: a token in ``GHCR_TOKEN`` or
 ``GITHUB_TOKEN``, a username in ``GHCR_USERNAME`` or ``GITHUB_ACTOR``) or from Docker's
-``config.json``. A :class:`Secret` never shows its value in ``repr``/``str``, so a credential
-that reaches a message by mistake prints as ``***``. Credentials say *where* they came from
+``config.json``. A :class:`~buildgate.redact.Secret` never shows its value in ``repr``/``str``,
+so a credential that reaches a message (or a ``--showlocals`` traceback) by mistake prints as
+``***``; even the ready ``Authorization`` value is a Secret. Credentials say *where* they came from
 (``env GHCR_TOKEN``, ``docker config /root/.docker/config.json``) so errors can name the
 source without naming the value.
 """
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol
 
-from buildgate.errors import InputError
+from buildgate.bounded import loads_json
+from buildgate.errors import InputError, ProtocolError
+from buildgate.redact import Secret
 
 GHCR_HOST = "ghcr.io"
 GHCR_TOKEN_ENVS = ("GHCR_TOKEN", "GITHUB_TOKEN")
 GHCR_USER_ENVS = ("GHCR_USERNAME", "GITHUB_ACTOR")
 MAX_DOCKER_CONFIG_BYTES = 1024 * 1024
-
-
-class Secret:
-    """A string that never prints itself."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
 
 
 @dataclass(frozen=True)
@@ -57,9 +37,9 @@ class Credential:
     source: str  # e.g. "env GHCR_TOKEN" -- never the value
     identity_token: bool = False
 
-    def basic_header(self) -> str:
-        raw = f"{self.username}:{self.secret.reveal()}".encode()
-        return "Basic " + base64.b64encode(raw).decode()
+    def basic_header(self) -> Secret:
+        """The ``Authorization`` value for Basic auth (a :class:`Secret`: it holds the password)."""
+        return Secret("Basic " + base64.b64encode(f"{self.username}:{self.secret.reveal()}".encode()).decode())
 
     def __repr__(self) -> str:
         return f"Credential(username={self.username!r}, source={self.source!r})"
@@ -124,31 +104,46 @@ class EnvCredentials:
 class DockerConfigCredentials:
     """``auths`` entries of Docker's ``config.json`` (``auth`` base64, or username/password,
     or ``identitytoken``). Credential helpers (``credsStore``/``credHelpers``) are not run:
-    buildgate never executes programs named by a config file."""
+    buildgate never executes programs named by a config file.
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    With no ``path``, the default file (``$DOCKER_CONFIG/config.json`` or
+    ``~/.docker/config.json``) is read when it exists. A ``path`` that is named (``required``,
+    as from the target's ``registry.docker_config``) must be a regular file: a missing one is
+    an :class:`InputError`, never a silent "no credentials". Only regular files are opened
+    (a FIFO or a device would block the run)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, required: bool | None = None) -> None:
+        self.required = (path is not None) if required is None else required
         if path is None:
             base = os.environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
             path = Path(base) / "config.json"
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self._auths: dict[str, Credential] | None = None
 
     def _load(self) -> dict[str, Credential]:
         if self._auths is not None:
             return self._auths
         self._auths = {}
-        if not self.path.is_file():
+        where = str(self.path)
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            if self.required:
+                raise InputError("docker config file not found", where) from None
             return self._auths
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("docker config is not a regular file", where)
         try:
-            raw = self.path.read_bytes()[: MAX_DOCKER_CONFIG_BYTES + 1]
+            with open(self.path, "rb") as fh:
+                raw = fh.read(MAX_DOCKER_CONFIG_BYTES + 1)
         except OSError as exc:
-            raise InputError(f"cannot read docker config: {exc.strerror}", str(self.path)) from None
+            raise InputError(f"cannot read docker config: {exc.strerror}", where) from None
         if len(raw) > MAX_DOCKER_CONFIG_BYTES:
-            raise InputError("docker config is over 1 MiB", str(self.path))
+            raise InputError("docker config is over 1 MiB", where)
         try:
-            doc = json.loads(raw)
-        except ValueError:
-            raise InputError("docker config is not valid JSON", str(self.path)) from None
+            doc = loads_json(raw, "docker config")
+        except ProtocolError as exc:
+            raise InputError(exc.reason, where) from None
         auths = doc.get("auths") if isinstance(doc, dict) else None
         if not isinstance(auths, dict):
             return self._auths

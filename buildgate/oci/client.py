@@ -10,11 +10,17 @@ What it does:
   (saves the 401 round trip);
 * the full manifest ``Accept`` list (an OCI index is never missed), digests verified against
   the bytes received;
-* redirects followed by hand, and ``Authorization`` never sent to another origin; a
-  credential goes only to its registry's host or that registry's known token service
-  (:func:`realm_allowed`), and the GitHub token only to ``ghcr.io`` (:func:`client_from_target`);
-* 429/503 with ``Retry-After`` retried within a bounded budget, timeouts, size limits on
-  every body read, TLS verification on by default;
+* redirects followed by hand, and ``Authorization`` never sent to another origin, for every
+  kind of request (token fetches included: the token request's Basic credential goes in the
+  same guarded slot as a registry's Bearer token, never in plain headers); a credential goes
+  only to its registry's host or that registry's known token service (:func:`realm_allowed`),
+  and the GitHub token only to ``ghcr.io`` (:func:`client_from_target`). Every credential,
+  down to the ready ``Authorization`` value, is a :class:`~buildgate.redact.Secret`;
+* bounded in time and memory (:mod:`buildgate.bounded`): ``timeout`` bounds each socket
+  operation, ``request_deadline`` one whole exchange (a body sent one byte a second ends
+  there), ``run_budget`` the total time a run spends on registries; every body is streamed
+  under a byte cap, JSON nested too deep for the parser is an error;
+* 429/503 with ``Retry-After`` retried within a bounded budget, TLS verification on by default;
 * mirrors: ``{"ghcr.io": "http://127.0.0.1:5000"}`` sends requests for ``ghcr.io/...``
   images to that endpoint;
 * a per-client cache, so a run never asks the same question twice, and a
@@ -32,14 +38,20 @@ import email.utils
 import hashlib
 import ipaddress
 import json
+import math
+import os
+import re
+import stat
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from buildgate.errors import NotApplicable, ProtocolError, RateLimited, Unauthorized, Unreachable
+from buildgate.bounded import Deadline, RunBudget, loads_json
+from buildgate.errors import InputError, NotApplicable, ProtocolError, RateLimited, TargetError, Unauthorized, Unreachable
 from buildgate.oci.auth import (
     GHCR_HOST,
     GHCR_TOKEN_ENVS,
@@ -53,6 +65,7 @@ from buildgate.oci.auth import (
     NoCredentials,
     parse_challenge,
 )
+from buildgate.redact import Secret, reveal, safe_url
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -72,6 +85,11 @@ DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_RETRY_WAIT = 10.0
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_REQUEST_DEADLINE = 60.0
+DEFAULT_RUN_BUDGET = 600.0
+MAX_TOKEN_BYTES = 256 * 1024
+MAX_SECONDS = 86400.0  # no time setting may be longer than a day (nor inf, nor NaN)
 MAX_REDIRECTS = 5
 MAX_TAG_PAGES = 200
 USER_AGENT = "buildgate-oci/0.1 (read-only)"
@@ -182,14 +200,7 @@ def split_image(image: str) -> tuple[str, str]:
     return host, repo
 
 
-def sanitize_url(url: str) -> str:
-    """A URL safe for messages: no userinfo, no query string, no fragment."""
-    try:
-        parts = urlsplit(str(url))
-    except ValueError:
-        return "<invalid url>"
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+sanitize_url = safe_url  # the one URL redaction (buildgate.redact), under its old name here
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -220,8 +231,73 @@ class _Response:
 
 @dataclass
 class _Token:
-    value: str
+    value: Secret
     expires: float
+
+
+# Header names that carry a credential: never sent to another origin, whoever put them there.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_B64TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]+")  # RFC 6750 b64token: what a Bearer value may hold
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose every socket operation (connect, TLS, write, read of
+    headers and body) waits at most until the calling thread's current deadline.
+
+    httpx's own timeout bounds each operation; a server sending one byte per operation would
+    never trip it. The deadline is set per exchange by :meth:`RegistryClient._once`."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._local = threading.local()
+
+    def set(self, deadline: Deadline | None) -> None:
+        self._local.deadline = deadline
+
+    def cap(self, timeout: float | None, kind: str = "read") -> float | None:
+        import httpcore
+
+        deadline: Deadline | None = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return timeout
+        left = deadline.cap(timeout)
+        if left <= 0:
+            raise (httpcore.ConnectTimeout if kind == "connect" else
+                   httpcore.WriteTimeout if kind == "write" else httpcore.ReadTimeout)("deadline reached")
+        return left
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> _DeadlineStream:
+        return _DeadlineStream(self._inner.connect_tcp(host, port, self.cap(timeout, "connect"), local_address,
+                                                       socket_options), self)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> _DeadlineStream:
+        return _DeadlineStream(self._inner.connect_unix_socket(path, self.cap(timeout, "connect"), socket_options), self)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream:
+    def __init__(self, inner: Any, backend: _DeadlineBackend) -> None:
+        self._inner = inner
+        self._backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._backend.cap(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._backend.cap(timeout, "write"))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> _DeadlineStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, self._backend.cap(timeout, "connect")),
+                               self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 # -- the client -----------------------------------------------------------------------------------
@@ -232,7 +308,7 @@ class RegistryClient:
         self,
         *,
         mirrors: dict[str, str] | None = None,
-        timeout: float = 10,
+        timeout: float = DEFAULT_TIMEOUT,
         credentials: CredentialSource | None = None,
         verify: bool | str = True,
         max_manifest_bytes: int = DEFAULT_MAX_MANIFEST_BYTES,
@@ -241,9 +317,18 @@ class RegistryClient:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         insecure_hosts: tuple[str, ...] = (),
         transport: httpx.BaseTransport | None = None,
+        request_deadline: float = DEFAULT_REQUEST_DEADLINE,
+        run_budget: float = DEFAULT_RUN_BUDGET,
     ) -> None:
-        self.mirrors = {k: v.rstrip("/") for k, v in (mirrors or {}).items()}
-        self.timeout = timeout
+        """Bad settings raise :class:`ValueError` naming the argument (``client_from_target``
+        checks the target's keys first, naming them and the file)."""
+        for name, value in (("timeout", timeout), ("request_deadline", request_deadline),
+                            ("run_budget", run_budget), ("max_retry_wait", max_retry_wait)):
+            _check_seconds(name, value)
+        self.mirrors = {k: _check_endpoint(f"mirrors.{k}", v) for k, v in (mirrors or {}).items()}
+        self.timeout = float(timeout)
+        self.request_deadline = float(request_deadline)
+        self.budget = RunBudget(float(run_budget), "registry run")
         self.credentials: CredentialSource = credentials or NoCredentials()
         self.max_manifest_bytes = max_manifest_bytes
         self.max_blob_bytes = max_blob_bytes
@@ -253,9 +338,14 @@ class RegistryClient:
         self.requests = RequestLog()
         import httpx
 
+        self._deadlines: _DeadlineBackend | None = None
+        if transport is None:
+            transport = httpx.HTTPTransport(verify=verify, trust_env=False)
+            pool = transport._pool  # noqa: SLF001 -- httpcore.ConnectionPool; no public hook for the backend
+            self._deadlines = _DeadlineBackend(pool._network_backend)  # noqa: SLF001
+            pool._network_backend = self._deadlines  # noqa: SLF001
         self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            verify=verify,
+            timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": USER_AGENT},
@@ -341,11 +431,7 @@ class RegistryClient:
             return resp.body
 
     def json_blob(self, image: str, digest: str, max_bytes: int | None = None) -> Any:
-        raw = self.blob(image, digest, max_bytes)
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise ProtocolError(f"blob {digest} is not valid JSON", image) from None
+        return loads_json(self.blob(image, digest, max_bytes), f"blob {digest}", image)
 
     def tags(self, image: str) -> list[str]:
         """Every tag of ``image`` (following ``Link`` pagination); [] when the repository is unknown."""
@@ -420,10 +506,7 @@ class RegistryClient:
             raise ProtocolError(f"manifest bytes hash to {digest}, registry says {header}", where)
         if ref.startswith("sha256:") and digest != ref:
             raise ProtocolError(f"manifest bytes hash to {digest}, expected {ref}", where)
-        try:
-            data = json.loads(resp.body)
-        except ValueError:
-            raise ProtocolError("manifest is not valid JSON", where) from None
+        data = loads_json(resp.body, "manifest", where)
         if not isinstance(data, dict):
             raise ProtocolError("manifest is not a JSON object", where)
         media = data.get("mediaType") or resp.headers.get("content-type", "").split(";")[0].strip()
@@ -435,10 +518,7 @@ class RegistryClient:
 
     # -- HTTP plumbing
     def _parse_json(self, resp: _Response) -> Any:
-        try:
-            return json.loads(resp.body)
-        except ValueError:
-            raise ProtocolError("answer is not valid JSON", sanitize_url(resp.url)) from None
+        return loads_json(resp.body, "answer", sanitize_url(resp.url))
 
     def _expect_ok(self, resp: _Response) -> None:
         if 200 <= resp.status < 300:
@@ -478,14 +558,19 @@ class RegistryClient:
         return resp
 
     def _send(self, image: str, kind: str, method: str, url: str, headers: dict[str, str],
-              auth: str | None, limit: int) -> _Response:
-        """Send with bounded retries on 429/503 and hand-followed redirects."""
+              auth: Secret | None, limit: int) -> _Response:
+        """Send with bounded retries on 429/503 and hand-followed redirects.
+
+        ``auth`` (the whole ``Authorization`` value) goes to ``url``'s origin only; ``headers``
+        must carry no credential (any that does is dropped), so no hop to another origin, for
+        any kind of request, ever carries one."""
         attempt = 0
         origin = _origin(url)
         current = url
         redirects = 0
+        plain = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
         while True:
-            h = dict(headers)
+            h: dict[str, str | Secret] = dict(plain)
             if auth and _origin(current) == origin:
                 h["Authorization"] = auth
             resp = self._once(image, kind, method, current, h, limit)
@@ -508,8 +593,12 @@ class RegistryClient:
                 if wait > self.max_retry_wait:
                     raise RateLimited(f"HTTP {resp.status} asks to wait {wait:.0f}s, over the {self.max_retry_wait:.0f}s budget",
                                       sanitize_url(current))
+                if wait > self.budget.remaining():
+                    raise Unreachable(f"HTTP {resp.status} asks to wait {wait:.0f}s, past the registry run budget "
+                                      f"({self.budget.seconds:g}s)", sanitize_url(current))
                 attempt += 1
                 time.sleep(wait)
+                self.budget.charge(wait)
                 continue
             if resp.status == 429:
                 raise RateLimited(f"429 too many requests, still after {attempt} retries", sanitize_url(current))
@@ -518,13 +607,22 @@ class RegistryClient:
                                     + (f" after {attempt} retries" if attempt else ""), sanitize_url(current))
             return resp
 
-    def _once(self, image: str, kind: str, method: str, url: str, headers: dict[str, str], limit: int) -> _Response:
+    def _once(self, image: str, kind: str, method: str, url: str, headers: dict[str, str | Secret],
+              limit: int) -> _Response:
+        """One HTTP exchange, within ``request_deadline`` (and what is left of the run budget)."""
         import httpx
 
         where = sanitize_url(url)
         status: int | None = None
+        deadline = self.budget.deadline(self.request_deadline, "request deadline")
+        if deadline.seconds <= 0:
+            raise Unreachable(f"the registry run budget of {self.budget.seconds:g}s is spent; no more requests", where)
+        if self._deadlines is not None:
+            self._deadlines.set(deadline)
+        started = time.monotonic()
         try:
-            with self._http.stream(method, url, headers=headers) as r:
+            # secrets are revealed inside the call: no frame holds them as plain text
+            with self._http.stream(method, url, headers={k: reveal(v) for k, v in headers.items()}) as r:
                 status = r.status_code
                 body = b""
                 if method != "HEAD" and (200 <= r.status_code < 300 or r.status_code in (401, 403, 404, 429) or r.status_code >= 500):
@@ -541,16 +639,29 @@ class RegistryClient:
                     body = b"".join(chunks)
                 return _Response(r.status_code, r.headers, body, str(r.url))
         except httpx.TimeoutException:
+            if deadline.expired:
+                raise Unreachable(f"the exchange did not finish within the {deadline.seconds:g}s "
+                                  f"{deadline.what} (a server answering too slowly)", where) from None
             raise Unreachable(f"no answer within {self.timeout:g}s (timeout)", where) from None
         except httpx.ConnectError as exc:
             raise Unreachable(f"cannot connect: {_short_exc(exc)}", where) from None
+        except httpx.RemoteProtocolError as exc:
+            raise ProtocolError(f"the server broke the HTTP protocol: {_short_exc(exc)}", where) from None
         except httpx.HTTPError as exc:
             raise Unreachable(f"HTTP transport error: {_short_exc(exc)}", where) from None
+        except httpx.InvalidURL:
+            raise ProtocolError("the URL to request is not a valid URL (from a redirect or a Link header?)", where) from None
+        except UnicodeError:  # a header value that HTTP can't carry (never echoed: it may be a credential)
+            raise ProtocolError("a request header (a credential?) or an answer's header is not ASCII", where) from None
         finally:
+            if self._deadlines is not None:
+                self._deadlines.set(None)
+            self.budget.charge(time.monotonic() - started)
             self.requests.add(RequestRecord(image, kind, method, where, status))
 
     # -- auth
-    def _auth_header(self, image: str, base: str, repo: str, challenge: Challenge | None, fresh: bool = False) -> str | None:
+    def _auth_header(self, image: str, base: str, repo: str, challenge: Challenge | None,
+                     fresh: bool = False) -> Secret | None:
         """The Authorization value for ``repo`` at ``base``, using the last known challenge."""
         challenge = challenge or self._challenges.get(base)
         if challenge is None:
@@ -565,9 +676,10 @@ class RegistryClient:
             return cred.basic_header()
         scope = f"repository:{repo}:pull"
         token = self._bearer(image, base, challenge, scope, cred, fresh)
-        return f"Bearer {token}" if token else None
+        return Secret("Bearer " + token.reveal()) if token else None
 
-    def _bearer(self, image: str, base: str, challenge: Challenge, scope: str, cred: Credential | None, fresh: bool) -> str | None:
+    def _bearer(self, image: str, base: str, challenge: Challenge, scope: str, cred: Credential | None,
+                fresh: bool) -> Secret | None:
         realm = challenge.realm
         if not realm:
             raise Unauthorized("Bearer challenge without a realm", sanitize_url(base))
@@ -575,7 +687,11 @@ class RegistryClient:
         cached = self._tokens.get(key)
         if cached and not fresh and cached.expires > time.monotonic():
             return cached.value
-        rp = urlsplit(realm)
+        try:
+            rp = urlsplit(realm)
+            rp.port  # noqa: B018 -- parses the port: a bad one raises here, not later
+        except ValueError:
+            raise Unauthorized("token realm is not a valid URL", sanitize_url(realm)) from None
         if rp.scheme not in ("http", "https"):
             raise Unauthorized("token realm is not an HTTP URL", sanitize_url(realm))
         headers = {"Accept": "application/json"}
@@ -588,31 +704,35 @@ class RegistryClient:
                 f"refusing to send credentials from {cred.source} to the token realm on {rp.hostname}: the "
                 f"registry is {registry_host}, and a credential goes only to its registry's own host or that "
                 f"registry's known token service", sanitize_url(realm))
-        if send_creds and cred is not None:
-            headers["Authorization"] = cred.basic_header()
+        basic = cred.basic_header() if send_creds and cred is not None else None
         params = {"scope": scope}
         if challenge.service:
             params["service"] = challenge.service
         import httpx
 
-        url = str(httpx.URL(realm).copy_merge_params(params))
-        resp = self._send(image, "token", "GET", url, headers, None, 256 * 1024)
+        try:
+            url = str(httpx.URL(realm).copy_merge_params(params))
+        except (httpx.InvalidURL, ValueError, TypeError):
+            raise Unauthorized("token realm is not a valid URL", sanitize_url(realm)) from None
+        # the credential rides in the guarded slot: a redirect to another origin drops it
+        resp = self._send(image, "token", "GET", url, headers, basic, MAX_TOKEN_BYTES)
         where = sanitize_url(realm)
         if resp.status in (401, 403):
             detail = f"credentials from {cred.source} were rejected" if cred else "anonymous token refused"
             raise Unauthorized(f"token service answered {resp.status}: {detail}", where)
         if resp.status != 200:
             raise ProtocolError(f"token service answered HTTP {resp.status}", where)
-        try:
-            doc = json.loads(resp.body)
-        except ValueError:
-            raise ProtocolError("token service answer is not valid JSON", where) from None
+        doc = loads_json(resp.body, "token service answer", where)
         value = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
         if not isinstance(value, str) or not value:
             raise ProtocolError("token service answer holds no token", where)
-        ttl = doc.get("expires_in") if isinstance(doc.get("expires_in"), (int, float)) else 60
-        self._tokens[key] = _Token(value, time.monotonic() + max(10.0, float(ttl) - 5))
-        return value
+        if not _B64TOKEN.fullmatch(value):
+            raise ProtocolError("token service answer holds a malformed token (not a b64token)", where)
+        ttl = _ttl(doc.get("expires_in"))
+        token = Secret(value)
+        del value, doc  # only the Secret outlives this point
+        self._tokens[key] = _Token(token, time.monotonic() + max(10.0, ttl - 5))
+        return token
 
 
 # Token services that live on another host than their registry, known to belong to it. A
@@ -645,20 +765,63 @@ def realm_allowed(registry_host: str, realm: str) -> bool:
     return sanitize_url(realm).rstrip("/") in KNOWN_TOKEN_REALMS.get(registry_host.lower(), frozenset())
 
 
+def _check_seconds(name: str, value: Any) -> float:
+    """A time setting: a finite number of seconds, > 0 and at most a day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 < value <= MAX_SECONDS:
+        raise ValueError(f"{name}: expected a number of seconds > 0 and <= {MAX_SECONDS:g}, found {value!r}")
+    return float(value)
+
+
+def _check_endpoint(name: str, url: Any) -> str:
+    """A mirror endpoint: ``http(s)://host[:port][/path]``, nothing else (no userinfo, no query,
+    no whitespace or control characters). Returned without a trailing ``/``."""
+    bad = ValueError(f"{name}: {safe_url(url)!r} is not an http(s) URL of a registry (http(s)://host[:port][/path])")
+    if not isinstance(url, str) or not url.isprintable() or any(c.isspace() for c in url):
+        raise bad
+    try:
+        p = urlsplit(url)
+        port = p.port
+    except ValueError:
+        raise bad from None
+    if p.scheme not in ("http", "https") or not p.hostname or p.query or p.fragment or "?" in url or "#" in url:
+        raise bad
+    if "@" in p.netloc:
+        raise ValueError(f"{name}: a mirror URL must not carry credentials (use registry.token_env or docker_config)")
+    if port == 0:
+        raise bad
+    try:
+        import httpx
+
+        httpx.URL(url)
+    except Exception:  # httpx.InvalidURL and friends: the URL is refused either way
+        raise bad from None
+    return url.rstrip("/")
+
+
 def _base_of(url: str) -> str:
     p = urlsplit(url)
     return urlunsplit((p.scheme, p.netloc, "", "", ""))
 
 
+def _ttl(ttl: Any) -> float:
+    """``expires_in`` of a token answer (seconds, finite, 60 when absent or odd)."""
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl):
+        return 60.0
+    return float(min(max(ttl, 0), MAX_SECONDS))
+
+
 def _retry_after(value: str | None, attempt: int) -> float:
+    """Seconds a 429/503 asks to wait: ASCII delta-seconds or an HTTP date; anything else
+    (non-ASCII digits, garbage, a date that overflows) gets the default backoff."""
     if value:
         value = value.strip()
-        if value.isdigit():
+        if re.fullmatch(r"[0-9]{1,10}", value):
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value)
             return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, IndexError, AttributeError):
             pass
     return min(0.25 * (2 ** attempt), 4.0)
 
@@ -679,7 +842,7 @@ def _error_code(resp: _Response) -> str:
         doc = json.loads(resp.body[:4096]) if resp.body else None
         code = doc["errors"][0]["code"] if isinstance(doc, dict) else None
         return f" ({code})" if isinstance(code, str) and code.isupper() else ""
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return ""
 
 
@@ -712,6 +875,8 @@ def client_from_target(target: Any, transport: httpx.BaseTransport | None = None
     own token service (see :func:`realm_allowed`).
     """
     cfg: dict = dict(getattr(target, "registry", {}) or {})
+    where = str(getattr(target, "source", None) or "target")
+    base_dir = _target_dir(target)
     sources: list[CredentialSource] = []
     explicit = bool(cfg.get("token_env"))
     token_envs = (cfg["token_env"],) if explicit else GHCR_TOKEN_ENVS
@@ -722,10 +887,13 @@ def client_from_target(target: Any, transport: httpx.BaseTransport | None = None
         # env credentials go to the real registry only, never to a mirror of it
         if host not in cfg.get("mirrors", {}):
             sources.append(EnvCredentials(host, token_envs, user_envs))
-    sources.append(DockerConfigCredentials(cfg.get("docker_config")))
+    docker_config = None
+    if cfg.get("docker_config"):
+        docker_config = _config_path(cfg["docker_config"], "registry.docker_config", base_dir, where)
+    sources.append(DockerConfigCredentials(docker_config))
     verify: bool | str = True
     if cfg.get("ca_bundle"):
-        verify = str(cfg["ca_bundle"])
+        verify = str(_config_path(cfg["ca_bundle"], "registry.ca_bundle", base_dir, where))
     if cfg.get("insecure"):
         verify = False
     kwargs: dict[str, Any] = {}
@@ -735,14 +903,38 @@ def client_from_target(target: Any, transport: httpx.BaseTransport | None = None
         kwargs["max_blob_bytes"] = int(cfg["max_blob_bytes"])
     if cfg.get("max_retries") is not None:
         kwargs["max_retries"] = int(cfg["max_retries"])
-    return RegistryClient(
-        mirrors=dict(cfg.get("mirrors", {})),
-        timeout=float(cfg.get("timeout", 10)),
-        credentials=ChainCredentials(*sources),
-        verify=verify,
-        transport=transport,
-        **kwargs,
-    )
+    for key, default in (("timeout", DEFAULT_TIMEOUT), ("request_deadline", DEFAULT_REQUEST_DEADLINE),
+                         ("run_budget", DEFAULT_RUN_BUDGET)):
+        try:
+            kwargs[key] = _check_seconds(f"registry.{key}", cfg.get(key, default))
+        except ValueError as exc:
+            raise TargetError(str(exc), where) from None
+    try:
+        mirrors = {h: _check_endpoint(f"registry.mirrors.{h}", u) for h, u in dict(cfg.get("mirrors", {})).items()}
+        return RegistryClient(mirrors=mirrors, credentials=ChainCredentials(*sources), verify=verify,
+                              transport=transport, **kwargs)
+    except ValueError as exc:
+        raise TargetError(str(exc), where) from None
+
+
+def _target_dir(target: Any) -> Path | None:
+    src = str(getattr(target, "source", None) or "")
+    return None if not src or src.startswith("<") else Path(src).resolve().parent
+
+
+def _config_path(value: str, key: str, base_dir: Path | None, where: str) -> Path:
+    """A file the ``registry:`` section names: ``~`` expanded, relative to the target file's
+    folder, and it must be a regular file (a missing one is an error, never "no credentials")."""
+    p = Path(value).expanduser()
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    try:
+        st = os.stat(p)
+    except OSError:
+        raise TargetError(f"{key}: {value!r}: no such file ({p})", where) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise TargetError(f"{key}: {value!r}: not a regular file ({p})", where)
+    return p
 
 
 def iter_index_children(manifest: Manifest) -> Iterator[dict]:

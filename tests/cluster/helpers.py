@@ -80,26 +80,25 @@ class TinyRepo:
     side: str  # a commit on another branch (not a descendant)
 
 
+def commit(root: Path, message: str, date: int, files: dict[str, str] | None = None) -> str:
+    """Write ``files`` (path -> text), commit everything, return the new commit id."""
+    for rel, text in (files or {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message, date=date)
+    return git(root, "rev-parse", "HEAD")
+
+
 def tiny_repo(root: Path) -> TinyRepo:
     root.mkdir(parents=True, exist_ok=True)
     git(root, "init", "-q", "-b", "main")
-    (root / "k8s").mkdir()
-    (root / "k8s" / "kustomization.yml").write_text("images:\n  - name: x\n    newTag: old\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "one", date=1767225600)
-    before = git(root, "rev-parse", "HEAD")
+    kust = "k8s/kustomization.yml"
+    before = commit(root, "one", 1767225600, {kust: "images:\n  - name: x\n    newTag: old\n"})
     git(root, "branch", "side")
-    (root / "k8s" / "kustomization.yml").write_text("images:\n  - name: x\n    newTag: abc1234\n")
-    git(root, "commit", "-qam", "update image tags", date=1767229200)
-    kust = git(root, "rev-parse", "HEAD")
-    (root / "README.md").write_text("later\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "later", date=1767232800)
-    head = git(root, "rev-parse", "HEAD")
+    kust_commit = commit(root, "update image tags", 1767229200, {kust: "images:\n  - name: x\n    newTag: abc1234\n"})
+    head = commit(root, "later", 1767232800, {"README.md": "later\n"})
     git(root, "checkout", "-q", "side")
-    (root / "side.txt").write_text("side\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "side", date=1767236400)
-    side = git(root, "rev-parse", "HEAD")
+    side = commit(root, "side", 1767236400, {"side.txt": "side\n"})
     git(root, "checkout", "-q", "main")
-    return TinyRepo(root, before, kust, head, side)
+    return TinyRepo(root, before, kust_commit, head, side)

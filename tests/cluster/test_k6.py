@@ -52,7 +52,8 @@ def test_out_of_sync_past_the_budget_fails(kubeapi, history):
     res = _run(kubeapi, history, o.application(revision=history.head, sync="OutOfSync"))
     assert not res.ok
     assert res.message.startswith(f"expected Application moltbook Synced and Healthy at a revision containing "
-                                  f"{history.kust[:7]} (last commit touching {KUST}); found sync OutOfSync")
+                                  f"{history.kust[:7]} (last commit touching {KUST}) on the audited revision's "
+                                  f"history, with the audited images; found sync OutOfSync")
     assert "(at argocd/Application/moltbook)" in res.message and "attempts in" in res.message
 
 

@@ -64,7 +64,9 @@ def github_env(monkeypatch):
 
 
 def _target(tmp_path, images: list[str], **registry):
-    registry.setdefault("docker_config", str(tmp_path / "no-docker-config.json"))
+    empty = tmp_path / "empty-docker-config.json"  # a named docker config must exist: an empty one
+    empty.write_text("{}")
+    registry.setdefault("docker_config", str(empty))
     return from_dict({"images": [{"name": n, "context": "."} for n in images], "registry": registry})
 
 

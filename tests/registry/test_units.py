@@ -31,7 +31,9 @@ def test_secret_never_prints():
     cred = EnvCredentials(environ={"GHCR_TOKEN": "ghp_abcdef", "GITHUB_ACTOR": "bot"}).get("ghcr.io")
     assert cred.username == "bot" and cred.source == "env GHCR_TOKEN"
     assert "ghp_abcdef" not in repr(cred)
-    assert cred.basic_header() == "Basic " + base64.b64encode(b"bot:ghp_abcdef").decode()
+    header = cred.basic_header()
+    assert header.reveal() == "Basic " + base64.b64encode(b"bot:ghp_abcdef").decode()
+    assert "Ym90" not in repr(header) and "Ym90" not in f"{header}"  # even the encoded header never prints
 
 
 def test_env_credentials_go_to_their_host_only():
@@ -42,7 +44,7 @@ def test_env_credentials_go_to_their_host_only():
     assert EnvCredentials(environ={}).get("ghcr.io") is None
 
 
-def test_docker_config(tmp_path):
+def test_docker_config(tmp_path, monkeypatch):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"auths": {
         "ghcr.io": {"auth": base64.b64encode(b"me:pw1").decode()},
@@ -54,7 +56,10 @@ def test_docker_config(tmp_path):
     assert src.get("docker.io").username == "hub"
     assert src.get("reg.example:5000").identity_token
     assert src.get("quay.io") is None
-    assert DockerConfigCredentials(tmp_path / "missing.json").get("ghcr.io") is None
+    with pytest.raises(InputError, match="docker config file not found"):  # named: must exist
+        DockerConfigCredentials(tmp_path / "missing.json").get("ghcr.io")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-such-dir"))
+    assert DockerConfigCredentials().get("ghcr.io") is None  # the default file may be absent
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(InputError, match="not valid JSON"):
         DockerConfigCredentials(tmp_path / "bad.json").get("ghcr.io")
@@ -142,7 +147,8 @@ def test_provenance_claims_v02_materials():
 def test_client_from_target_reads_the_registry_section(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_TOKEN", "value-not-shown")
     t = from_dict({"registry": {"mirrors": {"quay.io": "http://127.0.0.1:9"}, "token_env": "MY_TOKEN",
-                                "timeout": 3, "max_manifest_bytes": 2048, "docker_config": str(tmp_path / "none.json")}})
+                                "timeout": 3, "max_manifest_bytes": 2048, "docker_config": str(tmp_path / "empty.json")}})
+    (tmp_path / "empty.json").write_text("{}")
     c = client_from_target(t)
     assert c.timeout == 3 and c.max_manifest_bytes == 2048
     assert c.endpoint("quay.io/a/b") == ("http://127.0.0.1:9", "a/b")
