@@ -302,8 +302,10 @@ def k6(c: Context) -> CheckResult:
     from buildgate.cluster import k6 as k6_mod
 
     cfg = c.cluster_config
-    return k6_mod.k6_application_deployed(c.cluster, cfg.argocd_namespace, cfg.application, c.repo,
-                                          c.target.kustomization, cfg.sync, github=c.target.github)
+    t = c.target
+    return k6_mod.k6_application_deployed(c.cluster, cfg.argocd_namespace, cfg.application, c.repo, t.kustomization,
+                                          cfg.sync, github=t.github, default_branch=t.default_branch,
+                                          images=c.image_names)
 
 
 # -- the registry (G) ------------------------------------------------------------------------

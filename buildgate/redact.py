@@ -5,14 +5,13 @@
   ``--showlocals`` traceback or pytest's ``--junitxml`` by mistake prints nothing. Code that
   must send it calls :meth:`Secret.reveal` at the last moment, inside the call expression.
 * :func:`safe_url` is a URL fit for a message: no userinfo, no query string (signed URLs carry
-  their signature there), no fragment. :func:`strip_userinfo` only drops the userinfo (for
-  comparing repository URLs). :func:`origin_of` is the address of a server without userinfo.
+  their signature there), no fragment. :func:`origin_of` is the address of a server without
+  userinfo. (Repository URLs are compared by :mod:`buildgate.repo_url`, which drops userinfo.)
 * :func:`redact` masks credential-shaped substrings of free text (``Bearer …``, JWTs, GitHub
   tokens, ``password=…``, ``user:pass@`` in URLs) and any literal secrets, keeps one line and
   caps the length. Evidence built from what a remote says goes through it.
 
-The registry layer (:mod:`buildgate.oci`) and the cluster layer (:mod:`buildgate.cluster`) use
-these; nothing else redacts on its own.
+The registry, cluster and GitOps layers use these; nothing else redacts on its own.
 """
 from __future__ import annotations
 
@@ -68,11 +67,6 @@ def safe_url(url: object) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     except ValueError:
         return "<invalid url>"
-
-
-def strip_userinfo(url: str) -> str:
-    """``url`` without ``user:password@`` (path and query kept)."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", r"\1", url)
 
 
 def origin_of(url: object) -> str:

@@ -84,14 +84,3 @@ def same_repository(a: str, b: str) -> bool:
     """True when both URLs name the same repository (and neither is empty)."""
     ka = repo_key(a)
     return bool(ka) and ka == repo_key(b)
-
-
-def display_url(url: str) -> str:
-    """``url`` safe to show: no user info (credentials), query or fragment."""
-    u = str(url).strip()
-    if "://" in u:
-        scheme, _, rest = u.partition("://")
-        netloc, slash, path = rest.partition("/")
-        netloc = netloc.rsplit("@", 1)[-1]
-        u = f"{scheme}://{netloc}{slash}{path}"
-    return " ".join(u.split("#", 1)[0].split("?", 1)[0].split())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from buildgate.cluster import fields as F
 from buildgate.errors import RemoteError
-from buildgate.redact import redact  # the one redaction (re-exported for K5/K6)
+from buildgate.redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
     from buildgate.cluster.reader import ClusterReader

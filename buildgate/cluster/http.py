@@ -272,7 +272,7 @@ class BoundedRest:
         try:
             raw = self.pool_manager.request(method, url, fields={}, headers=headers or {}, timeout=timeout,
                                             preload_content=False, redirect=False, retries=False)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except (urllib3.exceptions.HTTPError, OSError):
             dog.done()
             if dog.expired:
                 raise Unreachable(f"no answer within the {deadline.seconds:g}s {deadline.what} "

@@ -25,16 +25,19 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from buildgate.cluster import fields as F
 from buildgate.cluster.config import WaitBudget
-from buildgate.cluster.evidence import application_evidence, redact
+from buildgate.cluster.evidence import application_evidence
+from buildgate.redact import redact
 from buildgate.cluster.reader import APPLICATIONS, ClusterReader
 from buildgate.cluster.wait import DEGRADED, DONE, PENDING, Observation, eventually
 from buildgate.errors import BuildgateError, CannotDecide, InputError
 from buildgate.kustomize import Kustomization
-from buildgate.oci.attestations import normalize_repo_url
+from buildgate.gitops import application_overrides, built_image_aliases
+from buildgate.gitops.objects import clean_path
+from buildgate.repo_url import repo_key
 from buildgate.oci.checks import github_url
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
@@ -54,16 +57,7 @@ _FULL_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 def kustomization_folder(kustomization: str) -> str:
     """The folder Argo CD must deploy from: ``k8s/kustomization.yml`` -> ``k8s`` (root: ``""``)."""
-    return _clean_path(posixpath.dirname(kustomization))
-
-
-def _clean_path(path: str) -> str:
-    p = posixpath.normpath(path.strip()) if path.strip() else ""
-    return "" if p in (".", "/") else p.strip("/")
-
-
-def _repo_key(url: str) -> str:
-    return normalize_repo_url(url)
+    return clean_path(posixpath.dirname(kustomization))
 
 
 def sources_of(app: dict) -> list[tuple[str, dict]]:
@@ -86,14 +80,14 @@ def matching_sources(app: dict, github: str | None, folder: str) -> list[int]:
     (``ORG/REPO``; None: any repository). URLs compare normalised (``https://github.com/O/R(.git)``,
     ``git@github.com:O/R.git``, ``ssh://``, case), paths after ``normpath``."""
     where = ref_of(app)
-    want_url = _repo_key(github_url(github)) if github else None
+    want_url = repo_key(github) if github else None
     out = []
     for i, (field, src) in enumerate(sources_of(app)):
         url = F.text(src, "repoURL", where, KIND, prefix=field + ".")
         path = F.text(src, "path", where, KIND, prefix=field + ".")  # absent: the repository's root
-        if want_url is not None and _repo_key(url) != want_url:
+        if want_url is not None and repo_key(url) != want_url:
             continue
-        if _clean_path(path) != folder:
+        if clean_path(path) != folder:
             continue
         out.append(i)
     return out
@@ -239,15 +233,17 @@ def source_mismatch(app: dict, github: str | None, folder: str) -> str | None:
 
 
 def k6_application_deployed(reader: ClusterReader, namespace: str, name: str, repo: Repo, kustomization: str,
-                         budget: WaitBudget, github: str | None = None,
-                         default_branch: str | None = None) -> CheckResult:
+                            budget: WaitBudget, github: str | None = None,
+                            default_branch: str | None = None, images: Sequence[str] = ()) -> CheckResult:
     """K6, waiting up to ``budget`` for Argo CD to sync the kustomization commit.
 
     The Application must deploy the kustomization's folder (``spec.source.path``, or one of
     ``spec.sources``) of the target's repository (``github``, ``ORG/REPO``; None skips the
     repository comparison), at a full commit id that is the kustomization commit or a
     descendant of it, on ``default_branch``'s history (None: the audited revision's), whose
-    kustomization images equal the audited ones.
+    kustomization images equal the audited ones. Its live spec must not override a built image
+    (``images``) the way K7 reads the repository's manifests (``kustomize.images``, Helm image
+    parameters): Argo CD would deploy that tag instead of the kustomization's.
     """
     ref = f"{namespace}/Application/{name}"
     base = baseline(repo, kustomization, default_branch)
@@ -266,6 +262,11 @@ def k6_application_deployed(reader: ClusterReader, namespace: str, name: str, re
         want = f"a source {github_url(github) + ' ' if github else ''}path {folder or '(root)'}"
         return CheckResult.failed(f"Application {name} deploying {want} (the folder of {kustomization})",
                                   redact(wrong), ref, application_evidence(first))
+    overrides = application_overrides(first, images, github, folder,
+                                      aliases=built_image_aliases(repo, kustomization, images)) if images else []
+    if overrides:
+        return CheckResult.failed(f"Application {name} applying the kustomization's images as they are",
+                                  redact("; ".join(o.describe() for o in overrides)), ref, application_evidence(first))
     seen: dict[str, Any] = {"app": first}
 
     def observe() -> Observation:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from buildgate.cluster.evidence import redact
+from buildgate.redact import redact
 from buildgate.errors import BuildgateError, CannotDecide, InputError
 from buildgate.gitops.images import BuiltImages, Override, normalize_image_name
 from buildgate.gitops.objects import Deployer
@@ -30,7 +30,8 @@ from buildgate.gitops.scan import Scan, folder_of, scan_repository
 from buildgate.gitops.values import Unknown
 from buildgate.kustomize import Kustomization, find_kustomization, render
 from buildgate.repo import Repo
-from buildgate.repo_url import display_url, github_key, repo_key
+from buildgate.redact import safe_url
+from buildgate.repo_url import github_key, repo_key
 from buildgate.result import CheckResult
 
 MAX_SCAN_FILES = 2000
@@ -195,7 +196,7 @@ def _override_unknown(ov: Override) -> Unknown:
 
 
 def _summary(dep: Deployer, ours: bool | None, rel: str | None, relevant: bool | None) -> str:
-    url = dep.url.expr if isinstance(dep.url, Unknown) else display_url(dep.url) if dep.url else "(no git source)"
+    url = dep.url.expr if isinstance(dep.url, Unknown) else safe_url(dep.url) if dep.url else "(no git source)"
     path = dep.path.expr if isinstance(dep.path, Unknown) else (dep.path or "(root)")
     text = f"{dep.where} {dep.label} {dep.field}: {url} path {path} at {dep.revision_text()}"
     if dep.generated:

@@ -9,7 +9,7 @@ Public API (others rely on these names)::
         .manifest(image, digest) / .blob(image, digest) / .referrers(image, digest)
         .requests: RequestLog                             # counts per image and kind
     client_from_target(target) -> RegistryClient          # TargetError naming a bad key
-    Secret, sanitize_url                                  # from buildgate.redact (the one redaction)
+Credentials are buildgate.redact.Secret; URLs in messages go through buildgate.redact.safe_url.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from buildgate.oci.auth import (
     DockerConfigCredentials,
     EnvCredentials,
     NoCredentials,
-    Secret,
     StaticCredentials,
 )
 from buildgate.oci.client import (
@@ -31,7 +30,6 @@ from buildgate.oci.client import (
     RequestRecord,
     ResolvedTag,
     client_from_target,
-    sanitize_url,
     split_image,
 )
 
@@ -48,9 +46,7 @@ __all__ = [
     "RequestLog",
     "RequestRecord",
     "ResolvedTag",
-    "Secret",
     "StaticCredentials",
     "client_from_target",
-    "sanitize_url",
     "split_image",
 ]

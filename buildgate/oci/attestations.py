@@ -22,7 +22,6 @@ from typing import Any, Iterator
 
 from buildgate.bounded import loads_json
 from buildgate.errors import ProtocolError
-from buildgate.redact import strip_userinfo
 from buildgate.oci.client import (
     ATTESTATION_REF_DIGEST,
     ATTESTATION_REF_TYPE,
@@ -231,26 +230,6 @@ def _looks_like_git(uri: str) -> bool:
     return u.startswith("git+") or u.startswith("git@") or ".git" in u or u.startswith("https://github.com/")
 
 
-def normalize_repo_url(url: str) -> str:
-    """``git+https://github.com/Org/Repo.git#refs/heads/main`` -> ``https://github.com/org/repo``."""
-    u = url.strip()
-    if u.startswith("git+"):
-        u = u[4:]
-    m = re.match(r"^git@([^:]+):(.+)$", u)
-    if m:
-        u = f"https://{m.group(1)}/{m.group(2)}"
-    u = re.sub(r"^(ssh|git)://(git@)?", "https://", u)
-    u = u.split("#", 1)[0].split("?", 1)[0]
-    u = strip_userinfo(u)
-    m = re.match(r"^(https?://[^/]+/[^@]+?)@.*$", u)  # ...repo@refs/heads/main or @sha
-    if m:
-        u = m.group(1)
-    u = u.rstrip("/")
-    if u.endswith(".git"):
-        u = u[:-4]
-    return u.lower()
-
-
 def commit_matches(claim: str, commit: str) -> bool:
     """A claimed revision matches the full commit when equal, or a >=7-hex prefix of it."""
     c = claim.strip().lower()
@@ -287,7 +266,6 @@ __all__ = [
     "find_attestations",
     "image_config",
     "image_labels",
-    "normalize_repo_url",
     "platform_images",
     "platform_key",
     "provenance_claims",

@@ -16,12 +16,12 @@ from buildgate.oci.attestations import (
     commit_matches,
     find_attestations,
     image_labels,
-    normalize_repo_url,
     platform_images,
     provenance_claims,
     read_statement,
 )
 from buildgate.oci.client import RegistryClient, ResolvedTag
+from buildgate.repo_url import repo_key
 from buildgate.result import CheckResult
 
 _HEX = re.compile(r"[0-9a-f]{7,40}")
@@ -173,7 +173,7 @@ def g4_attestations_present(client: RegistryClient, images: Sequence[str], expec
 def g5_provenance_matches(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                        repo_url: str) -> CheckResult:
     """G5: each platform image's provenance names ``repo_url`` and ``commit`` (and attests that image)."""
-    want_repo = normalize_repo_url(repo_url)
+    want_repo = repo_key(repo_url)
     subjects, results = _subjects(client, images, expected_tags, commit)
     for image, tag, r in subjects:
         for platform, pa in find_attestations(client, r).items():
@@ -185,7 +185,7 @@ def g5_provenance_matches(client: RegistryClient, images: Sequence[str], expecte
             stmt = pa.provenance[0]
             claims = provenance_claims(read_statement(client, image, stmt))
             pwhere = f"{image}@{stmt.layer_digest} (provenance of {platform}, tag {tag})"
-            repos = {normalize_repo_url(v) for v, _ in claims.repos}
+            repos = {repo_key(v) for v, _ in claims.repos}
             good_commits = [(v, p) for v, p in claims.commits if commit_matches(v, commit)]
             bad_commits = [(v, p) for v, p in claims.commits if not commit_matches(v, commit)]
             problems = []
@@ -210,7 +210,7 @@ def g5_provenance_matches(client: RegistryClient, images: Sequence[str], expecte
 def g6_labels_match(client: RegistryClient, images: Sequence[str], expected_tags: Tags, commit: str,
                  repo_url: str) -> CheckResult:
     """G6: OCI labels ``org.opencontainers.image.source``/``.revision`` name the repo and commit."""
-    want_repo = normalize_repo_url(repo_url)
+    want_repo = repo_key(repo_url)
     subjects, results = _subjects(client, images, expected_tags, commit)
     for image, tag, r in subjects:
         for platform, digest in platform_images(r).items():
@@ -218,7 +218,7 @@ def g6_labels_match(client: RegistryClient, images: Sequence[str], expected_tags
             where = f"{image}@{digest} ({platform}, tag {tag}) config"
             src, rev = labels.get(LABEL_SOURCE), labels.get(LABEL_REVISION)
             bad = []
-            if src is None or normalize_repo_url(src) != want_repo:
+            if src is None or repo_key(src) != want_repo:
                 bad.append(CheckResult.failed(f"label {LABEL_SOURCE}={repo_url}", f"{src!r}" if src is not None else "no such label", where))
             if rev is None or not commit_matches(rev, commit):
                 bad.append(CheckResult.failed(f"label {LABEL_REVISION}={commit}", f"{rev!r}" if rev is not None else "no such label", where))

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from buildgate.bounded import Deadline, RunBudget, loads_json
-from buildgate.errors import InputError, NotApplicable, ProtocolError, RateLimited, TargetError, Unauthorized, Unreachable
+from buildgate.errors import NotApplicable, ProtocolError, RateLimited, TargetError, Unauthorized, Unreachable
 from buildgate.oci.auth import (
     GHCR_HOST,
     GHCR_TOKEN_ENVS,
@@ -200,7 +200,6 @@ def split_image(image: str) -> tuple[str, str]:
     return host, repo
 
 
-sanitize_url = safe_url  # the one URL redaction (buildgate.redact), under its old name here
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -423,10 +422,10 @@ class RegistryClient:
             base, repo = self.endpoint(image)
             resp = self._request(image, "blob", "GET", f"{base}/v2/{repo}/blobs/{digest}", {}, repo, limit)
             if resp.status == 404:
-                raise ProtocolError(f"blob {digest} referenced by a manifest is missing", sanitize_url(resp.url))
+                raise ProtocolError(f"blob {digest} referenced by a manifest is missing", safe_url(resp.url))
             self._expect_ok(resp)
             if digest.startswith("sha256:") and _sha256(resp.body) != digest:
-                raise ProtocolError(f"blob content does not match its digest {digest}", sanitize_url(resp.url))
+                raise ProtocolError(f"blob content does not match its digest {digest}", safe_url(resp.url))
             self._blob_cache[key] = resp.body
             return resp.body
 
@@ -452,17 +451,17 @@ class RegistryClient:
                 if page is None:
                     page = []
                 if not isinstance(page, list) or not all(isinstance(t, str) for t in page):
-                    raise ProtocolError("tag list is not a list of strings", sanitize_url(resp.url))
+                    raise ProtocolError("tag list is not a list of strings", safe_url(resp.url))
                 out.extend(page)
                 nxt = _next_link(resp.headers.get("link"), resp.url)
                 if not nxt or nxt in seen:
                     break
                 if _origin(nxt) != _origin(base):
-                    raise ProtocolError("tag list pagination points to another host", sanitize_url(nxt))
+                    raise ProtocolError("tag list pagination points to another host", safe_url(nxt))
                 seen.add(nxt)
                 url = nxt
             else:
-                raise ProtocolError(f"tag list has more than {MAX_TAG_PAGES} pages", sanitize_url(url))
+                raise ProtocolError(f"tag list has more than {MAX_TAG_PAGES} pages", safe_url(url))
             self._tags_cache[image] = out
             return list(out)
 
@@ -518,12 +517,12 @@ class RegistryClient:
 
     # -- HTTP plumbing
     def _parse_json(self, resp: _Response) -> Any:
-        return loads_json(resp.body, "answer", sanitize_url(resp.url))
+        return loads_json(resp.body, "answer", safe_url(resp.url))
 
     def _expect_ok(self, resp: _Response) -> None:
         if 200 <= resp.status < 300:
             return
-        where = sanitize_url(resp.url)
+        where = safe_url(resp.url)
         if resp.status == 401:
             raise Unauthorized("401 unauthorized", where)
         if resp.status == 403:
@@ -541,20 +540,20 @@ class RegistryClient:
         if resp.status == 401:
             challenge = parse_challenge(resp.headers.get("www-authenticate"))
             if challenge is None or challenge.scheme not in ("bearer", "basic"):
-                raise Unauthorized("401 without a usable WWW-Authenticate challenge", sanitize_url(resp.url))
+                raise Unauthorized("401 without a usable WWW-Authenticate challenge", safe_url(resp.url))
             self._challenges[base] = challenge
             retried_with = self._auth_header(image, base, repo, challenge, fresh=auth is not None)
             if retried_with is None:
-                raise Unauthorized("401 unauthorized and no credentials configured for this registry", sanitize_url(resp.url))
+                raise Unauthorized("401 unauthorized and no credentials configured for this registry", safe_url(resp.url))
             resp = self._send(image, kind, method, url, headers, retried_with, limit)
             if resp.status == 401:
                 cred = self.credentials.get(_origin(base)[1])
                 detail = f"credentials from {cred.source} were rejected" if cred else "anonymous access was refused"
-                raise Unauthorized(f"401 unauthorized: {detail}", sanitize_url(resp.url))
+                raise Unauthorized(f"401 unauthorized: {detail}", safe_url(resp.url))
         if resp.status == 403:
             cred = self.credentials.get(_origin(base)[1])
             who = f"credentials from {cred.source}" if cred else "anonymous access"
-            raise Unauthorized(f"403 denied: {who} may not pull {repo}", sanitize_url(resp.url))
+            raise Unauthorized(f"403 denied: {who} may not pull {repo}", safe_url(resp.url))
         return resp
 
     def _send(self, image: str, kind: str, method: str, url: str, headers: dict[str, str],
@@ -577,34 +576,34 @@ class RegistryClient:
             if resp.status in (301, 302, 303, 307, 308):
                 loc = resp.headers.get("location")
                 if not loc:
-                    raise ProtocolError(f"HTTP {resp.status} redirect without Location", sanitize_url(current))
+                    raise ProtocolError(f"HTTP {resp.status} redirect without Location", safe_url(current))
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
-                    raise ProtocolError(f"more than {MAX_REDIRECTS} redirects", sanitize_url(url))
+                    raise ProtocolError(f"more than {MAX_REDIRECTS} redirects", safe_url(url))
                 nxt = urljoin(current, loc)
                 if urlsplit(nxt).scheme not in ("http", "https"):
-                    raise ProtocolError("redirect to a non-HTTP location", sanitize_url(current))
+                    raise ProtocolError("redirect to a non-HTTP location", safe_url(current))
                 if urlsplit(nxt).scheme == "http" and urlsplit(current).scheme == "https":
-                    raise ProtocolError("redirect from HTTPS down to HTTP refused", sanitize_url(nxt))
+                    raise ProtocolError("redirect from HTTPS down to HTTP refused", safe_url(nxt))
                 current = nxt
                 continue
             if resp.status in (429, 503) and attempt < self.max_retries:
                 wait = _retry_after(resp.headers.get("retry-after"), attempt)
                 if wait > self.max_retry_wait:
                     raise RateLimited(f"HTTP {resp.status} asks to wait {wait:.0f}s, over the {self.max_retry_wait:.0f}s budget",
-                                      sanitize_url(current))
+                                      safe_url(current))
                 if wait > self.budget.remaining():
                     raise Unreachable(f"HTTP {resp.status} asks to wait {wait:.0f}s, past the registry run budget "
-                                      f"({self.budget.seconds:g}s)", sanitize_url(current))
+                                      f"({self.budget.seconds:g}s)", safe_url(current))
                 attempt += 1
                 time.sleep(wait)
                 self.budget.charge(wait)
                 continue
             if resp.status == 429:
-                raise RateLimited(f"429 too many requests, still after {attempt} retries", sanitize_url(current))
+                raise RateLimited(f"429 too many requests, still after {attempt} retries", safe_url(current))
             if resp.status >= 500:
                 raise ProtocolError(f"server error HTTP {resp.status}{_error_code(resp)}"
-                                    + (f" after {attempt} retries" if attempt else ""), sanitize_url(current))
+                                    + (f" after {attempt} retries" if attempt else ""), safe_url(current))
             return resp
 
     def _once(self, image: str, kind: str, method: str, url: str, headers: dict[str, str | Secret],
@@ -612,7 +611,7 @@ class RegistryClient:
         """One HTTP exchange, within ``request_deadline`` (and what is left of the run budget)."""
         import httpx
 
-        where = sanitize_url(url)
+        where = safe_url(url)
         status: int | None = None
         deadline = self.budget.deadline(self.request_deadline, "request deadline")
         if deadline.seconds <= 0:
@@ -672,7 +671,7 @@ class RegistryClient:
             if cred is None or cred.identity_token:
                 return None
             if urlsplit(base).scheme != "https" and not _is_loopback(urlsplit(base).hostname or ""):
-                raise Unauthorized("refusing to send credentials over plain HTTP", sanitize_url(base))
+                raise Unauthorized("refusing to send credentials over plain HTTP", safe_url(base))
             return cred.basic_header()
         scope = f"repository:{repo}:pull"
         token = self._bearer(image, base, challenge, scope, cred, fresh)
@@ -682,7 +681,7 @@ class RegistryClient:
                 fresh: bool) -> Secret | None:
         realm = challenge.realm
         if not realm:
-            raise Unauthorized("Bearer challenge without a realm", sanitize_url(base))
+            raise Unauthorized("Bearer challenge without a realm", safe_url(base))
         key = (realm, challenge.service, scope, cred.source if cred else None)
         cached = self._tokens.get(key)
         if cached and not fresh and cached.expires > time.monotonic():
@@ -691,19 +690,19 @@ class RegistryClient:
             rp = urlsplit(realm)
             rp.port  # noqa: B018 -- parses the port: a bad one raises here, not later
         except ValueError:
-            raise Unauthorized("token realm is not a valid URL", sanitize_url(realm)) from None
+            raise Unauthorized("token realm is not a valid URL", safe_url(realm)) from None
         if rp.scheme not in ("http", "https"):
-            raise Unauthorized("token realm is not an HTTP URL", sanitize_url(realm))
+            raise Unauthorized("token realm is not an HTTP URL", safe_url(realm))
         headers = {"Accept": "application/json"}
         send_creds = cred is not None and (rp.scheme == "https" or _is_loopback(rp.hostname or ""))
         if cred is not None and not send_creds:
-            raise Unauthorized("refusing to send credentials to a plain-HTTP token realm", sanitize_url(realm))
+            raise Unauthorized("refusing to send credentials to a plain-HTTP token realm", safe_url(realm))
         registry_host = (urlsplit(base).hostname or "").lower()
         if cred is not None and not realm_allowed(registry_host, realm):
             raise Unauthorized(
                 f"refusing to send credentials from {cred.source} to the token realm on {rp.hostname}: the "
                 f"registry is {registry_host}, and a credential goes only to its registry's own host or that "
-                f"registry's known token service", sanitize_url(realm))
+                f"registry's known token service", safe_url(realm))
         basic = cred.basic_header() if send_creds and cred is not None else None
         params = {"scope": scope}
         if challenge.service:
@@ -713,10 +712,10 @@ class RegistryClient:
         try:
             url = str(httpx.URL(realm).copy_merge_params(params))
         except (httpx.InvalidURL, ValueError, TypeError):
-            raise Unauthorized("token realm is not a valid URL", sanitize_url(realm)) from None
+            raise Unauthorized("token realm is not a valid URL", safe_url(realm)) from None
         # the credential rides in the guarded slot: a redirect to another origin drops it
         resp = self._send(image, "token", "GET", url, headers, basic, MAX_TOKEN_BYTES)
-        where = sanitize_url(realm)
+        where = safe_url(realm)
         if resp.status in (401, 403):
             detail = f"credentials from {cred.source} were rejected" if cred else "anonymous token refused"
             raise Unauthorized(f"token service answered {resp.status}: {detail}", where)
@@ -762,7 +761,7 @@ def realm_allowed(registry_host: str, realm: str) -> bool:
         return False
     if realm_host == registry_host.lower():
         return True
-    return sanitize_url(realm).rstrip("/") in KNOWN_TOKEN_REALMS.get(registry_host.lower(), frozenset())
+    return safe_url(realm).rstrip("/") in KNOWN_TOKEN_REALMS.get(registry_host.lower(), frozenset())
 
 
 def _check_seconds(name: str, value: Any) -> float:

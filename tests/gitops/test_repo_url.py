@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from buildgate.repo_url import display_url, repo_key, same_repository
+from buildgate.redact import safe_url
+from buildgate.repo_url import repo_key, same_repository
 
 KEY = "github.com/ardenone/moltbook-org"
 
@@ -64,6 +65,6 @@ def test_unusable_urls_name_no_repository(url):
 
 
 def test_display_drops_credentials_query_and_fragment():
-    shown = display_url("https://user:s3cr3t-t0ken@github.com/ardenone/moltbook-org.git?x=1#main")
+    shown = safe_url("https://user:s3cr3t-t0ken@github.com/ardenone/moltbook-org.git?x=1#main")
     assert shown == "https://github.com/ardenone/moltbook-org.git"
-    assert display_url("git@github.com:ardenone/moltbook-org.git") == "git@github.com:ardenone/moltbook-org.git"
+    assert safe_url("git@github.com:ardenone/moltbook-org.git") == "git@github.com:ardenone/moltbook-org.git"

@@ -12,14 +12,14 @@ from buildgate.oci import (
     ChainCredentials,
     DockerConfigCredentials,
     EnvCredentials,
-    Secret,
     client_from_target,
-    sanitize_url,
     split_image,
 )
-from buildgate.oci.attestations import commit_matches, normalize_repo_url, provenance_claims
+from buildgate.oci.attestations import commit_matches, provenance_claims
+from buildgate.repo_url import repo_key
 from buildgate.oci.auth import parse_challenge
 from buildgate.oci.checks import commit_tags, require_commit_tags
+from buildgate.redact import Secret, safe_url
 from buildgate.target import from_dict
 
 SHA = "039d20cfb8d75a2aa0beb8f9630c2efdb276d952"
@@ -78,7 +78,7 @@ def test_split_image_and_sanitize():
     assert split_image("ghcr.io/ardenone/moltbook-api") == ("ghcr.io", "ardenone/moltbook-api")
     assert split_image("nginx") == ("docker.io", "library/nginx")
     assert split_image("localhost:5000/x") == ("localhost:5000", "x")
-    assert sanitize_url("https://user:pw@h.example/v2/x?sig=abc#f") == "https://h.example/v2/x"
+    assert safe_url("https://user:pw@h.example/v2/x?sig=abc#f") == "https://h.example/v2/x"
 
 
 @pytest.mark.parametrize("url", [
@@ -90,13 +90,12 @@ def test_split_image_and_sanitize():
     "https://github.com/ardenone/moltbook-org@refs/heads/main",
     "https://github.com/ardenone/moltbook-org/",
 ])
-def test_normalize_repo_url(url):
-    assert normalize_repo_url(url) == "https://github.com/ardenone/moltbook-org"
+def test_provenance_and_label_urls_name_the_repository(url):
+    assert repo_key(url) == "github.com/ardenone/moltbook-org"
 
 
-def test_normalize_repo_url_keeps_other_repos_apart():
-    assert normalize_repo_url("https://github.com/ardenone/moltbook-org-fork") != normalize_repo_url(
-        "https://github.com/ardenone/moltbook-org")
+def test_repository_keys_keep_other_repos_apart():
+    assert repo_key("https://github.com/ardenone/moltbook-org-fork") != repo_key("https://github.com/ardenone/moltbook-org")
 
 
 def test_commit_matches():
