@@ -4,7 +4,8 @@ arms with their patterns and bodies, functions, ``{ }`` and ``( )`` groups, ``((
 :func:`parse` reads the tokens of :func:`.lexer.lex` into a :class:`Script`. It is tolerant,
 as the checks need it to be: an unterminated construct ends with the script, a stray ``fi``,
 ``done``, ``esac``, ``}`` or ``)`` is ignored, and nothing raises. It is iterative, so no
-nesting depth can overflow the stack.
+nesting depth can overflow the stack. Redirections and here-documents after a compound command
+(``done < list``, ``} > log``) are read as a simple command of their own, with no ``argv``.
 
 :meth:`Script.simple_commands` walks the simple commands in script order, each with whether it
 runs only under shell logic (inside ``if``/``case``/a loop, or after ``&&``/``||``);
