@@ -22,9 +22,9 @@ from buildgate.result import CheckResult
 from buildgate.target import Image, Target
 from buildgate.workflow import events as E
 from buildgate.workflow import expressions as ex
-from buildgate.workflow.model import (
-    Build, Decision, Job, Step, Workflow, has_skip_marker, load_workflow, shell_commands,
-)
+from buildgate.shell import expanded_commands
+from buildgate.workflow.buildargs import build_options, login_registry, parse_images_input, strip_tag
+from buildgate.workflow.model import Build, Decision, Job, Step, Workflow, has_skip_marker, load_workflow
 from buildgate.yamlfile import line_at
 
 PLACEHOLDER_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -379,10 +379,9 @@ def _token_login(wf: Workflow, job: Job, step: Step, event: E.Event) -> tuple[st
             for k, v in (layer or {}).items():
                 if isinstance(v, str):
                     env_refs[str(k)] = [r.lower() for e in ex.expressions_in(v) for r in ex.references(e)]
-        for cmd in shell_commands(step.run):
-            w = cmd.words
-            if len(w) >= 2 and w[0].rsplit("/", 1)[-1] in ("docker", "podman") and w[1] == "login":
-                reg = next((x for x in w[2:] if not x.startswith("-") and "." in x), "docker.io")
+        for cmd in expanded_commands(step.run):
+            reg = login_registry(cmd.words)
+            if reg is not None:
                 refs = [r.lower() for e in ex.expressions_in(step.run) for r in ex.references(e)]
                 for var, vr in env_refs.items():
                     if f"${var}" in step.run or f"${{{var}}}" in step.run:
@@ -475,9 +474,7 @@ def _inputs_of(wf: Workflow, b: Build, event: E.Event) -> dict[str, list[str]]:
             if v is not None:
                 out[key] = [ln.strip() for ln in ex.to_str(v).splitlines() if ln.strip()] or [ex.to_str(v)]
         return out
-    from buildgate.workflow.model import _docker_args, parse_build_args
-
-    opts = parse_build_args((_docker_args(b.command or []) or ("", []))[1])
+    opts = build_options(b.command or [])
     return {"cache-from": opts.get("--cache-from", []), "cache-to": opts.get("--cache-to", []),
             "sbom": opts.get("--sbom", []), "provenance": opts.get("--provenance", []),
             "attests": opts.get("--attest", [])}
@@ -792,8 +789,6 @@ def build_tags(wf: Workflow, b: Build, event: E.Event) -> dict[str, list[tuple[s
         ctx = wf.step_context(event, b.job, meta, b.matrix)
         env = {k: v for k, v in ctx["env"].items() if isinstance(v, str)}
         images = wf.step_input(b.job, meta, "images", event, b.matrix)
-        from buildgate.workflow.model import parse_images_input
-
         names = [n for n, en in parse_images_input(images) if str(en).strip().lower() != "false"]
         tags_raw = meta.with_.get("tags")
         tline = int(meta.where("tags").rsplit(":", 1)[1]) if "tags" in meta.with_ else meta.line
@@ -809,9 +804,7 @@ def build_tags(wf: Workflow, b: Build, event: E.Event) -> dict[str, list[tuple[s
         return out
     same = _same_build(wf, b, event) or b
     for ref in same.literal_tags or []:
-        from buildgate.workflow.model import _strip_tag
-
-        name = _strip_tag(ref)
+        name = strip_tag(ref)
         tag = ref[len(name) + 1:] if len(ref) > len(name) else "latest"
         out.setdefault(name, []).append((tag, same.step.where("tags") if same.kind == "build-push-action" else same.step.where("run")))
     return out
