@@ -180,7 +180,7 @@ def names_docs(run: ShimmedRun, docs: str) -> CheckResult:
 
 def build_workflows(repo: Any, target: Any) -> list[str]:
     """The workflow files W1b finds that build and push both images."""
-    from buildgate.workflow.checks import find_build_workflows  # late: the workflow layer is heavy
+    from buildgate.workflow.builds import find_build_workflows  # late: the workflow layer is heavy
 
     return list(find_build_workflows(repo, target))
 
