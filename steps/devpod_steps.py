@@ -9,7 +9,8 @@ from steps.common import check
 
 if TYPE_CHECKING:  # pragma: no cover
     from buildgate.devpod import DevpodHost
-    from buildgate.devpod.probes import BuildAttempt, ShimmedRun
+    from buildgate.devpod.probes import BuildAttempt
+    from buildgate.devpod.shims import ShimmedRun
     from buildgate.repo import Repo
     from buildgate.target import Target
 

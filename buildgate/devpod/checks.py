@@ -10,16 +10,9 @@ import re
 from typing import Any, Sequence
 
 from buildgate.devpod import gh as ghmod
-from buildgate.devpod.probes import (
-    BuildAttempt,
-    Call,
-    RootMount,
-    ShimmedRun,
-    build_or_push,
-    label,
-    scan_script,
-    signals_in_script,
-)
+from buildgate.devpod.probes import BuildAttempt, RootMount, label, signals_in_script
+from buildgate.devpod.scan import scan_script
+from buildgate.devpod.shims import Call, ShimmedRun, build_or_push
 from buildgate.errors import CannotDecide, InputError
 from buildgate.result import CheckResult
 

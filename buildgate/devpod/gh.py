@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
-from buildgate.devpod.probes import Call
+from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide
 
 DEAD = "127.0.0.1:9"

@@ -14,14 +14,16 @@ plain assignments in order (what :mod:`buildgate.workflow.model` reads ``run:`` 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Union
 
 from buildgate.shell.lexer import Heredoc, Token, lex
-from buildgate.shell.words import DECLARERS, NAME, assignments, expand_known
+from buildgate.shell.words import DECLARERS, assignments, expand_known
 
 RESERVED = frozenset({"if", "then", "elif", "else", "fi", "while", "until", "for", "select", "do", "done",
                       "case", "esac", "{", "}", "!", "time", "function"})
+FUNCTION_NAME = re.compile(r"[A-Za-z_][\w:.-]*")  # bash takes `my-func`, `ns::f`
 AND_OR = ("&&", "||")
 PIPES = ("|", "|&")
 ARM_ENDS = (";;", ";&", ";;&")
@@ -218,7 +220,7 @@ class Script:
 
 
 def _is_name(tok: Token) -> bool:
-    return tok.kind == "word" and NAME.fullmatch(tok.text) is not None
+    return tok.kind == "word" and FUNCTION_NAME.fullmatch(tok.text) is not None
 
 
 class _Parser:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from buildgate.devpod import DevpodHost, api, gh
-from buildgate.devpod.probes import Call
+from buildgate.devpod.shims import Call
 from buildgate.errors import NotApplicable
 from fixtures.devpod_sandbox import DevpodSandbox
 from fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
