@@ -30,7 +30,7 @@ from buildgate.workflow import expressions as ex
 from buildgate.workflow.buildargs import (
     build_options, csv_lines, docker_args, output_pushes, parse_build_args, parse_images_input, strip_tag,
 )
-from buildgate.workflow.events import Event, _glob_regex, matches_filters
+from buildgate.workflow.events import Event, matches_filters, path_filter_passes
 from buildgate.yamlfile import LineList, YamlDocument
 
 BRANCH_EVENTS = ("push", "pull_request", "pull_request_target")
@@ -179,32 +179,6 @@ def _str_list(value: Any) -> list[str] | None:
     if isinstance(value, list):
         return [str(v) for v in value if v is not None]
     return None
-
-
-def path_filter_passes(paths: list[str] | None, ignore: list[str] | None, changed: Iterable[str]) -> bool:
-    """GitHub's ``paths``/``paths-ignore``: run when one changed file is included / not ignored."""
-    changed = list(changed)
-    if paths is not None:
-        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in paths]
-        for f in changed:
-            inc = False
-            for neg, rx in regs:
-                if rx.match(f):
-                    inc = not neg
-            if inc:
-                return True
-        return False
-    if ignore is not None:
-        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in ignore]
-        for f in changed:
-            ign = False
-            for neg, rx in regs:
-                if rx.match(f):
-                    ign = not neg
-            if not ign:
-                return True
-        return False
-    return True
 
 
 def has_skip_marker(message: str) -> str | None:
@@ -632,9 +606,6 @@ class Workflow:
         raw = job.raw.get("strategy")
         where = job.where("strategy")
         return expand_matrix(job.matrix, where, self.base_context(event)) if isinstance(raw, Mapping) else [{}]
-
-    def steps_by_action(self, action: str) -> list[tuple[Job, Step]]:
-        return [(j, s) for j in self.jobs.values() for s in j.steps if s.action == action]
 
     def effective_permissions(self, job: Job) -> Permissions:
         """Job permissions replace workflow permissions entirely."""

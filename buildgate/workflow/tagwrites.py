@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Sequence
 from buildgate.errors import CannotDecide
 from buildgate.shell import DECLARERS, assignments, parse, split_pipeline, word_parts
 from buildgate.workflow.events import Event
-from buildgate.workflow.metadata import find_expressions
+from buildgate.workflow.expressions import expression_spans
 
 PLAUSIBLE_ABBREV = (7, 8)  # `git rev-parse --short`: 7 at least, more as the repository grows
 MAX_SCRIPT = 200_000
@@ -217,7 +217,7 @@ class _Reader:
     def protect(self, text: str) -> str:
         """Replace each ``${{ expr }}`` by a placeholder standing for its pieces."""
         try:
-            found = find_expressions(text)
+            found = expression_spans(text)
         except CannotDecide:
             return text
         out, last = [], 0

@@ -425,7 +425,7 @@ def test_v4_renamed_workflow_fails(variant) -> None:
 
 def test_gh_validation_is_offline() -> None:
     """The real gh never leaves the machine: the replay runs with no network and a dead port."""
-    if gh._isolation() == ():
+    if gh.isolation() == ():
         pytest.skip("no network namespace available; the dead-port -R is the only guard here")
     verdicts = gh.validate([Call("gh", ("api", "https://api.github.com/user")), Call("gh", ("auth", "status"))])
     assert all(v.accepted for v in verdicts)

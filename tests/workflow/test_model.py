@@ -11,11 +11,12 @@ import yaml
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo
+from buildgate.shell import expanded_commands
 from buildgate.target import Target
 from buildgate.workflow import checks as wc
 from buildgate.workflow import events as E
-from buildgate.shell import expanded_commands
-from buildgate.workflow.model import Workflow, expand_matrix, load_workflow, path_filter_passes
+from buildgate.workflow.events import path_filter_passes
+from buildgate.workflow.model import Workflow, expand_matrix, load_workflow
 from buildgate.yamlfile import YamlDocument, parse_yaml
 
 DATA = Path(__file__).parent / "data"
