@@ -309,9 +309,9 @@ def test_v3_processes_a_script_leaves_die_with_it(variant) -> None:
 
 def _unshadowable(sandbox: DevpodSandbox, sr: SandboxRepo, monkeypatch: pytest.MonkeyPatch) -> DevpodHost:
     """The sandbox seen as a real devpod where no private mount namespace is allowed."""
-    from buildgate.devpod import probes
+    from buildgate.devpod import shims
 
-    monkeypatch.setattr(probes, "can_shadow", lambda dh, d: (False, "unshare/mount not permitted here (test)"))
+    monkeypatch.setattr(shims, "can_shadow", lambda dh, d: (False, "unshare/mount not permitted here (test)"))
     dh = _devpod_for(sandbox, sr)
     return DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False)
 
