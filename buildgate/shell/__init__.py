@@ -45,7 +45,7 @@ from buildgate.shell.variables import (
 )
 from buildgate.shell.words import (
     ASSIGN, DECLARERS, KEYWORDS, NAME, PREFIXES, Parameter, Part, assignments, dequote, escaped, expand_known,
-    parameter, references, substitutions, word_parts,
+    parameter, references, substitutions, unquote, word_parts,
 )
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
     "skip_paren", "skip_quoted", "split_commands", "split_pipeline",
     # words
     "ASSIGN", "DECLARERS", "KEYWORDS", "NAME", "PREFIXES", "Parameter", "Part", "assignments", "dequote", "escaped",
-    "expand_known", "parameter", "references", "substitutions", "word_parts",
+    "expand_known", "parameter", "references", "substitutions", "unquote", "word_parts",
     # syntax
     "Arith", "Arm", "Branch", "Case", "ExpandedCommand", "Function", "Group", "If", "Loop", "Node", "Script",
     "Simple", "children", "expanded_commands", "guarded", "parse", "walk",

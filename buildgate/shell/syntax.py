@@ -30,16 +30,24 @@ ARM_ENDS = (";;", ";&", ";;&")
 
 
 @dataclass
-class Simple:
-    """A simple command: its raw tokens (words and redirections, keywords before it removed),
-    the here-documents it reads, and the and-or/pipe operator before it (``connector``)."""
+class _Node:
+    """What every command node has (keyword-only): the and-or/pipe operator before it in its
+    list (``connector``), whether it runs only after ``&&``/``||`` (``chained``: itself, or
+    piped on from such a command), and its last line."""
+
+    connector: str | None = field(default=None, kw_only=True)
+    chained: bool = field(default=False, kw_only=True)
+    end_line: int = field(default=0, kw_only=True)
+
+
+@dataclass
+class Simple(_Node):
+    """A simple command: its raw tokens (words and redirections, keywords before it removed)
+    and the here-documents it reads."""
 
     line: int
     tokens: list[Token] = field(default_factory=list)
     heredocs: list[Heredoc] = field(default_factory=list)
-    connector: str | None = None
-    chained: bool = False  # after && or || (or piped on from such a command)
-    end_line: int = 0
 
     @property
     def words(self) -> list[str]:
@@ -75,17 +83,14 @@ class Branch:
 
 
 @dataclass
-class If:
+class If(_Node):
     line: int
     branches: list[Branch] = field(default_factory=list)
     orelse: list[Node] | None = None
-    connector: str | None = None
-    chained: bool = False
-    end_line: int = 0
 
 
 @dataclass
-class Loop:
+class Loop(_Node):
     """``for``/``select`` (``variable``, ``items``; None without ``in``), ``c-for`` (``arith``:
     the whole ``((init; test; step))``), ``while``/``until`` (``condition``). ``header``: the
     script text from the keyword to the end of its line."""
@@ -98,9 +103,6 @@ class Loop:
     arith: str | None = None
     condition: list[Node] = field(default_factory=list)
     body: list[Node] = field(default_factory=list)
-    connector: str | None = None
-    chained: bool = False
-    end_line: int = 0
 
 
 @dataclass
@@ -114,48 +116,36 @@ class Arm:
 
 
 @dataclass
-class Case:
+class Case(_Node):
     line: int
     subject: Token | None = None
     arms: list[Arm] = field(default_factory=list)
-    connector: str | None = None
-    chained: bool = False
-    end_line: int = 0
 
 
 @dataclass
-class Function:
+class Function(_Node):
     """``name() { ...; }`` / ``function name { ...; }``; ``body`` holds the compound command."""
 
     name: str
     line: int
     body: list[Node] = field(default_factory=list)
-    connector: str | None = None
-    chained: bool = False
-    end_line: int = 0
 
 
 @dataclass
-class Group:
+class Group(_Node):
     """``{ ...; }`` (kind ``{``) or a subshell ``( ... )`` (kind ``(``)."""
 
     kind: str
     line: int
     body: list[Node] = field(default_factory=list)
-    connector: str | None = None
-    chained: bool = False
-    end_line: int = 0
 
 
 @dataclass
-class Arith:
+class Arith(_Node):
     """An ``(( ... ))`` command, as written."""
 
     text: str
     line: int
-    connector: str | None = None
-    chained: bool = False
-    end_line: int = 0
 
 
 Node = Union[Simple, If, Loop, Case, Function, Group, Arith]

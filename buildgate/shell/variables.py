@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from buildgate.errors import InputError
 from buildgate.shell.lexer import split_commands
-from buildgate.shell.words import KEYWORDS, PREFIXES, assignments, escaped, parameter, word_parts
+from buildgate.shell.words import KEYWORDS, PREFIXES, Part, assignments, parameter, unquote
 
 # Markers left in word text by the reader and the resolver.
 SCRIPT_DIR = "\x01DIR\x01"  # the folder of the script being read
@@ -72,26 +72,19 @@ def _read(text: str, out: ShellScript, line: int, depth: int) -> None:
         out.fragments.extend(Fragment(h.body, h.line) for h in cmd.heredocs)
 
 
-def _dequote(word: str, line: int, out: ShellScript, depth: int, quoted: bool = False) -> str:
+def _dequote(word: str, line: int, out: ShellScript, depth: int) -> str:
     """A raw word's text with quotes removed; ``$(...)``/backticks are read as commands into
-    ``out`` and stand for their known value (:func:`_subst_value`); ``$((...))`` is unresolved."""
-    buf: list[str] = []
-    for p in word_parts(word, quoted):
-        if p.kind in ("text", "single"):
-            buf.append(p.text)
-        elif p.kind == "escape":
-            buf.append(escaped(p.text, quoted))
-        elif p.kind == "double":
-            buf.append(_dequote(p.text, line + word.count("\n", 0, p.start), out, depth, True))
-        elif p.kind in ("command", "backtick"):
+    ``out`` and stand for their known value (:func:`_subst_value`); ``$((...))`` is unresolved;
+    ``$NAME``, ``${...}`` and ``$1`` are kept as written, for :func:`expand`."""
+
+    def expansion(p: Part, written: str, at: int) -> str:
+        if p.kind in ("command", "backtick"):
             opener = 2 if p.kind == "command" else 1
-            _read(p.text, out, line + word.count("\n", 0, p.start + opener), depth + 1)
-            buf.append(_subst_value(p.text, depth))
-        elif p.kind == "arith":
-            buf.append(UNRESOLVED)
-        else:  # $NAME, ${...}, $1: kept as written, for expand()
-            buf.append(word[p.start:p.end])
-    return "".join(buf)
+            _read(p.text, out, line + word.count("\n", 0, at + opener), depth + 1)
+            return _subst_value(p.text, depth)
+        return UNRESOLVED if p.kind == "arith" else written
+
+    return unquote(word, expansion)
 
 
 def _subst_value(inner: str, depth: int = 0) -> str:

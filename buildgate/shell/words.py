@@ -2,6 +2,7 @@
 
 - :func:`word_parts`: a raw word cut into text, escapes, quoted strings, ``$(...)``,
   backticks, ``${...}``, ``$((...))``, ``$NAME`` and ``$1``-style parameters;
+- :func:`unquote`: the word with its quotes removed, each expansion replaced as a caller says;
 - :func:`dequote`: the word with its quotes removed, every expansion kept as written;
 - :func:`expand_known`: the same, with ``$NAME``, ``${NAME}`` and ``${NAME:offset:length}``
   replaced by the values a caller knows (the others stay as written);
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from buildgate.shell.lexer import skip_brace, skip_double, skip_paren, skip_to
 
@@ -145,10 +146,10 @@ def parameter(inner: str) -> Parameter | None:
 _SLICE = re.compile(r"^:\s*(\d*)\s*(?::\s*(\d+)\s*)?$")
 
 
-def expand_known(word: str, values: Mapping[str, str], quoted: bool = False) -> str:
-    """``word`` with quotes removed and ``$NAME``, ``${NAME}``, ``${NAME:offset}`` and
-    ``${NAME:offset:length}`` replaced for the names ``values`` holds; every other expansion
-    (unknown names, ``$(...)``, ``$1``, ``${X:-y}``...) is kept as written."""
+def unquote(word: str, expansion: Callable[[Part, str, int], str], quoted: bool = False, _at: int = 0) -> str:
+    """``word`` with its quotes and escapes removed; each expansion part (``$X``, ``${...}``,
+    ``$(...)``, backticks, ``$((...))``, ``$1``) becomes ``expansion(part, as written, offset)``,
+    the offset being where the part starts in the outermost word."""
     buf: list[str] = []
     for p in word_parts(word, quoted):
         if p.kind in ("text", "single"):
@@ -156,23 +157,31 @@ def expand_known(word: str, values: Mapping[str, str], quoted: bool = False) -> 
         elif p.kind == "escape":
             buf.append(escaped(p.text, quoted))
         elif p.kind == "double":
-            buf.append(expand_known(p.text, values, True))
-        elif p.kind == "var" and p.text in values:
-            buf.append(str(values[p.text]))
-        elif p.kind == "param":
-            par = parameter(p.text)
-            sl = _SLICE.match(par.op) if par is not None and par.index is None else None
-            if par is not None and par.name in values and (par.op == "" or sl):
-                val = str(values[par.name])
-                if sl:
-                    off = int(sl.group(1) or 0)
-                    val = val[off:off + int(sl.group(2))] if sl.group(2) is not None else val[off:]
-                buf.append(val)
-            else:
-                buf.append(word[p.start:p.end])
+            buf.append(unquote(p.text, expansion, True, _at + p.start + 1))
         else:
-            buf.append(word[p.start:p.end])
+            buf.append(expansion(p, word[p.start:p.end], _at + p.start))
     return "".join(buf)
+
+
+def expand_known(word: str, values: Mapping[str, str], quoted: bool = False) -> str:
+    """``word`` with quotes removed and ``$NAME``, ``${NAME}``, ``${NAME:offset}`` and
+    ``${NAME:offset:length}`` replaced for the names ``values`` holds; every other expansion
+    (unknown names, ``$(...)``, ``$1``, ``${X:-y}``...) is kept as written."""
+
+    def known(p: Part, written: str, _at: int) -> str:
+        if p.kind == "var" and p.text in values:
+            return str(values[p.text])
+        par = parameter(p.text) if p.kind == "param" else None
+        sl = _SLICE.match(par.op) if par is not None and par.index is None else None
+        if par is None or par.name not in values or not (par.op == "" or sl):
+            return written
+        val = str(values[par.name])
+        if sl:
+            off = int(sl.group(1) or 0)
+            val = val[off:off + int(sl.group(2))] if sl.group(2) is not None else val[off:]
+        return val
+
+    return unquote(word, known, quoted)
 
 
 def dequote(word: str) -> str:

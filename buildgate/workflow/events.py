@@ -212,28 +212,19 @@ def matches_filters(name: str, patterns: Iterable[str] | None, ignore: Iterable[
 
 def path_filter_passes(paths: list[str] | None, ignore: list[str] | None, changed: Iterable[str]) -> bool:
     """GitHub's ``paths``/``paths-ignore``: run when one changed file is included / not ignored."""
-    changed = list(changed)
-    if paths is not None:
-        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in paths]
-        for f in changed:
-            inc = False
-            for neg, rx in regs:
-                if rx.match(f):
-                    inc = not neg
-            if inc:
-                return True
-        return False
-    if ignore is not None:
-        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in ignore]
-        for f in changed:
-            ign = False
-            for neg, rx in regs:
-                if rx.match(f):
-                    ign = not neg
-            if not ign:
-                return True
-        return False
-    return True
+    patterns = paths if paths is not None else ignore
+    if patterns is None:
+        return True
+    regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in patterns]
+
+    def matched(path: str) -> bool:  # the last pattern that matches decides (`!` negates)
+        hit = False
+        for neg, rx in regs:
+            if rx.match(path):
+                hit = not neg
+        return hit
+
+    return any(matched(f) != (paths is None) for f in changed)
 
 
 def _as_list(value: Any) -> list[str] | None:
