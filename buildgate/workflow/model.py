@@ -11,7 +11,9 @@ changes) the model decides:
 - :meth:`Workflow.job_runs` -- does a job run (the ``needs`` chain and its ``if:``);
 - :meth:`Workflow.step_runs` -- does a step run (its ``if:``);
 - :meth:`Workflow.builds` / :meth:`Workflow.pushes` -- the image builds (docker/build-push-action,
-  ``docker buildx build``) and whether each one pushes.
+  ``docker buildx build``) and whether each one pushes. ``run:`` scripts are read with
+  :func:`buildgate.shell.expanded_commands` (the same reading W10's tag writes get), their
+  docker command lines with :mod:`.buildargs`.
 
 Every decision that rests on an expression evaluates it (:mod:`.expressions`); one that can't be
 decided raises :class:`CannotDecide` naming the expression and its ``file:line``.
