@@ -74,7 +74,7 @@ class Context:
     @property
     def workflow(self) -> Workflow:
         """The claimed workflow or, when that file is missing, the one that builds both images."""
-        from buildgate.workflow.checks import subject_workflow
+        from buildgate.workflow.builds import subject_workflow
 
         return self.memo("workflow", lambda: subject_workflow(self.repo, self.target))
 

@@ -323,7 +323,7 @@ class BuiltCommit:
 def built(c: Context) -> BuiltCommit:
     """The newest commit on the default branch the workflow built, and the tags its
     metadata-action rules compute for that push (no tag format is assumed here)."""
-    from buildgate.workflow.checks import built_commit, expected_tags
+    from buildgate.workflow.builds import built_commit, expected_tags
 
     t, wf = c.target, c.workflow
     sha = built_commit(c.repo, wf, t.default_branch, t.github)

@@ -15,6 +15,7 @@ from buildgate.errors import BuildgateError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
 from buildgate.target import Target
+from buildgate.workflow import builds
 from buildgate.workflow import checks as wc
 
 
@@ -45,7 +46,7 @@ class RevisionContext:
 
     @property
     def workflow(self):
-        return self._get("workflow", lambda: wc.subject_workflow(self.repo, self.target))
+        return self._get("workflow", lambda: builds.subject_workflow(self.repo, self.target))
 
     @property
     def kustomization(self) -> kustomize.Kustomization:

@@ -17,14 +17,7 @@ from pathlib import Path
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
-from buildgate.shell import (ASSIGN, CMD_SUBST, KEYWORDS, MAX_NESTING, PREFIXES, REPO_ROOT, SCRIPT_DIR, UNRESOLVED,
-                             Fragment, ShellScript, Word, expand, is_resolved, parse_shell)
-
-# The shell reader's names, still importable from here (buildgate.docs reads them as ``sh.*``).
-__all__ = ["CMD_SUBST", "MAX_NESTING", "REPO_ROOT", "SCRIPT_DIR", "UNRESOLVED", "Fragment", "ShellScript", "Word",
-           "expand", "is_resolved", "parse_shell", "gh_workflow_words", "read_script", "workflows_named_by",
-           "find_shellcheck", "shellcheck_errors", "check_script", "s1_helper_scripts", "workflow_files",
-           "s2_scripts_name_existing_workflow"]
+from buildgate.shell import ASSIGN, KEYWORDS, PREFIXES, ShellScript, Word, expand, is_resolved, parse_shell
 
 
 # -- gh commands ------------------------------------------------------------------------------

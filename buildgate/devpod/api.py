@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from buildgate.devpod import checks, gh, probes
+from buildgate.devpod import checks, gh, probes, scan, shims
 from buildgate.devpod.host import DevpodHost
-from buildgate.devpod.probes import ShimmedRun
+from buildgate.devpod.shims import ShimmedRun
 from buildgate.result import CheckResult
 
 SHELL_TIMEOUT = 120
@@ -40,15 +40,15 @@ def v3_run_local_build(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
     before and after the run."""
     script = target.scripts["local_build"]
     text = repo.read_text(script)
-    scan = probes.scan_script(text, target.docs, script)
-    refuse = [b for b in scan.bypasses if b.blocking]
-    if not refuse and any(b.kind for b in scan.bypasses):
+    found = scan.scan_script(text, target.docs, script)
+    refuse = [b for b in found.bypasses if b.blocking]
+    if not refuse and any(b.kind for b in found.bypasses):
         shows = probes.signals_in_devpod(dh)
         if not set(probes.signals_in_script(text)) & set(shows):
-            refuse = [b for b in scan.bypasses if b.kind]
-    run = probes.run_with_shims(dh, repo, script, probes.BUILD_TOOLS, timeout=SHELL_TIMEOUT,
+            refuse = [b for b in found.bypasses if b.kind]
+    run = shims.run_with_shims(dh, repo, script, shims.BUILD_TOOLS, timeout=SHELL_TIMEOUT,
                                 refuse_unshadowed=refuse, watch_images=not dh.sandbox)
-    run.scan = scan
+    run.scan = found
     return run
 
 
@@ -65,7 +65,7 @@ def v3_names_docs(run: ShimmedRun, target: Any) -> CheckResult:
 
 def v4_run_trigger(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
     """V4's probe: the devpod trigger script with ``gh`` (and the build tools) shimmed."""
-    return probes.run_with_shims(dh, repo, target.scripts["devpod_trigger"], ("gh", *probes.BUILD_TOOLS),
+    return shims.run_with_shims(dh, repo, target.scripts["devpod_trigger"], ("gh", *shims.BUILD_TOOLS),
                                  timeout=SHELL_TIMEOUT)
 
 

@@ -10,16 +10,9 @@ import re
 from typing import Any, Sequence
 
 from buildgate.devpod import gh as ghmod
-from buildgate.devpod.probes import (
-    BuildAttempt,
-    Call,
-    RootMount,
-    ShimmedRun,
-    build_or_push,
-    label,
-    scan_script,
-    signals_in_script,
-)
+from buildgate.devpod.probes import BuildAttempt, RootMount, label, signals_in_script
+from buildgate.devpod.scan import scan_script
+from buildgate.devpod.shims import Call, ShimmedRun, build_or_push
 from buildgate.errors import CannotDecide, InputError
 from buildgate.result import CheckResult
 
@@ -180,7 +173,7 @@ def names_docs(run: ShimmedRun, docs: str) -> CheckResult:
 
 def build_workflows(repo: Any, target: Any) -> list[str]:
     """The workflow files W1b finds that build and push both images."""
-    from buildgate.workflow.checks import find_build_workflows  # late: the workflow layer is heavy
+    from buildgate.workflow.builds import find_build_workflows  # late: the workflow layer is heavy
 
     return list(find_build_workflows(repo, target))
 

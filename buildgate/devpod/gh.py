@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
-from buildgate.devpod.probes import Call
+from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide
 
 DEAD = "127.0.0.1:9"
@@ -126,7 +126,7 @@ def find_gh() -> str:
 
 
 @lru_cache(maxsize=1)
-def _isolation() -> tuple[str, ...]:
+def isolation() -> tuple[str, ...]:
     """A prefix that runs a command with no network at all, when this machine allows one."""
     unshare = shutil.which("unshare")
     if unshare:
@@ -152,7 +152,7 @@ def validate(calls: Sequence[Call], timeout: float = 30) -> list[GhVerdict]:
     """Replay each gh call with the real gh, offline; classify it accepted or rejected."""
     gh = find_gh()
     version = gh_version(gh)
-    prefix = _isolation()
+    prefix = isolation()
     out: list[GhVerdict] = []
     with tempfile.TemporaryDirectory(prefix="buildgate-gh-") as cfg:
         env = {

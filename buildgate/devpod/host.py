@@ -153,7 +153,7 @@ class DevpodHost:
         for line in res.stdout.splitlines():
             parts = line.split()
             if len(parts) > 4:
-                mnt = _unescape_mount(parts[4])
+                mnt = unescape_mount(parts[4])
                 if mnt == path or mnt.startswith(path.rstrip("/") + "/"):
                     out.append(mnt)
         return out
@@ -171,7 +171,7 @@ class DevpodHost:
         return self.check(["cat", path], f"reading {path}", timeout=60).stdout_bytes
 
 
-def _unescape_mount(field_: str) -> str:
+def unescape_mount(field_: str) -> str:
     """mountinfo escapes space, tab, newline and backslash as octal."""
     out, i = [], 0
     while i < len(field_):

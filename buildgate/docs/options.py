@@ -4,8 +4,9 @@ A real defect of the audited history: docs describing ``scripts/build-images.sh 
 after the script stopped accepting it. A renamed option is a dangling reference just like a
 renamed file, so this is part of D3.
 
-What a script accepts is read statically (the script is never run): the option patterns of its
-``case "$1" in ... esac`` argument loop, or its ``getopts`` string. A script with neither has no
+What a script accepts is read statically (the script is never run), through the shell package's
+command tree: the patterns of the arms of its ``case "$1" in ... esac`` argument loop, or its
+``getopts`` string; command lines in the docs are read with the same reader. A script with neither has no
 visible option parser, so its options can't be checked: that is said in the evidence, and it is
 not a failure. An option the docs show that the parser doesn't list fails only when the parser
 rejects unknown options (a ``-*)`` arm, or a ``*)`` arm that exits non-zero or prints usage).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -23,12 +23,10 @@ from buildgate.docs.markdown import markdown_refs
 from buildgate.errors import InputError
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
+from buildgate.shell import NAME, Node, Simple, dequote, parse, references, split_commands, walk
 
-_CASE = re.compile(r"\bcase\s+(\S+)\s+in\b(.*?)\besac\b", re.S)
-_ARM = re.compile(r"(?m)^[ \t]*\(?[ \t]*([^\s()#][^)\n]*?)[ \t]*\)")
-_GETOPTS = re.compile(r"""\bgetopts\s+["']?:?([A-Za-z0-9:]+)["']?""")
 _CATCH_ALL_OPTION = {"-*", "--*", "-?*", "-[!-]*"}
-_REJECTS = re.compile(r"\bexit\s+[1-9]|\bexit\s+\$|\busage\b|\bdie\b|\breturn\s+[1-9]")
+_REJECTING_WORDS = re.compile(r"\busage\b|\bdie\b")  # `usage`, `echo "usage: ..."`, `die "unknown"`
 
 
 @dataclass
@@ -46,36 +44,58 @@ class OptionParser:
         return name in self.options or not self.rejects_unknown
 
 
+def _commands(nodes: list[Node]) -> list[list[str]]:
+    """The unquoted words of every simple command under ``nodes``."""
+    return [[dequote(w) for w in n.argv] for n, _up in walk(nodes) if isinstance(n, Simple)]
+
+
+def _rejects(body: list[Node]) -> bool:
+    """An arm that stops the script: ``exit N`` (N not 0), ``return N``, or a usage/die call."""
+    for argv in _commands(body):
+        status = argv[1] if len(argv) > 1 else ""
+        if argv[:1] == ["exit"] and status[:1] in tuple("123456789$"):
+            return True
+        if argv[:1] == ["return"] and status[:1] in tuple("123456789"):
+            return True
+        if any(_REJECTING_WORDS.search(w) for w in argv):
+            return True
+    return False
+
+
+def _takes_value(body: list[Node]) -> bool:
+    """An arm that reads the option's value: ``$2`` or ``shift 2``."""
+    for node, _up in walk(body):
+        if isinstance(node, Simple):
+            if [dequote(w) for w in node.argv[:2]] == ["shift", "2"]:
+                return True
+            if any("2" in references(w) for w in node.argv):
+                return True
+    return False
+
+
 def option_parser(text: str, script: str) -> OptionParser | None:
     """The option parser of a script, or None when it has no visible one."""
-    for m in _CASE.finditer(text):
-        subject, body = m.group(1), m.group(2)
-        if not re.search(r"\$\{?(1|[A-Za-z_][A-Za-z0-9_]*)\}?", subject):
+    tree = parse(text)
+    for case in tree.cases():
+        subject = list(references(case.subject.text)) if case.subject is not None else []
+        if not any(r == "1" or NAME.fullmatch(r) for r in subject):
             continue
-        arms = list(_ARM.finditer(body))
-        patterns = [(p.strip().strip("\"'"), a) for a in arms for p in a.group(1).split("|")]
+        patterns = [(dequote(p.text), arm) for arm in case.arms for p in arm.patterns]
         options = {p for p, _ in patterns if p.startswith("-") and p not in _CATCH_ALL_OPTION and "*" not in p}
         if not options:
             continue
-        line = text.count("\n", 0, m.start()) + 1
         rejects = any(p in _CATCH_ALL_OPTION for p, _ in patterns)
-        for p, arm in patterns:
-            if p == "*":
-                nxt = body.find(";;", arm.end())
-                if _REJECTS.search(body[arm.end(): nxt if nxt != -1 else len(body)]):
-                    rejects = True
-        takes_value = set()
-        for p, arm in patterns:
-            nxt = body.find(";;", arm.end())
-            if p in options and re.search(r"\$2|\bshift\s+2\b", body[arm.end(): nxt if nxt != -1 else len(body)]):
-                takes_value.add(p)
-        return OptionParser(script, options, rejects, line, takes_value)
-    g = _GETOPTS.search(text)
-    if g:
-        spec = g.group(1)
-        opts = {f"-{c}" for c in spec if c != ":"}
-        values = {f"-{c}" for c, nxt in zip(spec, spec[1:] + " ") if c != ":" and nxt == ":"}
-        return OptionParser(script, opts, True, text.count("\n", 0, g.start()) + 1, values)
+        rejects = rejects or any(p == "*" and _rejects(arm.body) for p, arm in patterns)
+        takes_value = {p for p, arm in patterns if p in options and _takes_value(arm.body)}
+        return OptionParser(script, options, rejects, case.line, takes_value)
+    for node, _up in tree.walk():
+        argv = [dequote(w) for w in node.argv] if isinstance(node, Simple) else []
+        if argv[:1] == ["getopts"] and len(argv) > 1:
+            m = re.match(r"[A-Za-z0-9:]*", argv[1].removeprefix(":"))
+            spec = m.group(0) if m else ""
+            opts = {f"-{c}" for c in spec if c != ":"}
+            values = {f"-{c}" for c, nxt in zip(spec, spec[1:] + " ") if c != ":" and nxt == ":"}
+            return OptionParser(script, opts, True, node.line, values)
     return None
 
 
@@ -88,13 +108,6 @@ class Invocation:
     text: str
 
 
-def _split(command: str) -> list[str]:
-    try:
-        return shlex.split(command, comments=True)
-    except ValueError:  # an unterminated quote in a docs sample: read it word by word
-        return command.split()
-
-
 def invocations(doc: str, text: str, scripts: Iterable[str]) -> list[Invocation]:
     """Every place ``doc`` shows one of ``scripts`` being run, with the options it passes."""
     names = {posixpath.normpath(s): s for s in scripts}
@@ -104,19 +117,19 @@ def invocations(doc: str, text: str, scripts: Iterable[str]) -> list[Invocation]
         samples += [(ln, first + i) for i, ln in enumerate(body.splitlines())]
     found = []
     for sample, line in samples:
-        for command in re.split(r"\|\||&&|[|;]", sample):
-            words = _split(command)
-            for i, word in enumerate(words):
-                script = names.get(posixpath.normpath(word.removeprefix("./")))
+        for command in split_commands(sample).commands:
+            words = [(t.text if t.op else dequote(t.text), t.op) for t in command.words]
+            for i, (word, op) in enumerate(words):
+                script = None if op else names.get(posixpath.normpath(word.removeprefix("./")))
                 if script is None:
                     continue
                 opts = []
-                for arg in words[i + 1:]:
-                    if arg == "--":
+                for arg, arg_op in words[i + 1:]:
+                    if arg == "--" and not arg_op:
                         break
-                    if arg.startswith("-") and len(arg) > 1:
+                    if not arg_op and arg.startswith("-") and len(arg) > 1:
                         opts.append(arg)
-                found.append(Invocation(doc, line, script, tuple(opts), " ".join(words[i:]).strip()))
+                found.append(Invocation(doc, line, script, tuple(opts), " ".join(w for w, _ in words[i:]).strip()))
                 break
     return found
 

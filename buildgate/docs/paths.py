@@ -10,7 +10,8 @@ from typing import Iterable
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
 from buildgate.docs.markdown import Ref, leaves_repo, link_path, markdown_refs
-from buildgate import scripts as sh
+from buildgate import shell as sh
+from buildgate.scripts import gh_workflow_words
 
 
 
@@ -163,7 +164,7 @@ def _script_refs_of(resolver: _Resolver, file: str, text: str) -> list[tuple[Ref
     script = sh.parse_shell(text, file)
     script_dir = posixpath.dirname(file)
     seen_wf: set[tuple[int, str]] = set()
-    for w in sh.gh_workflow_words(script):
+    for w in gh_workflow_words(script):
         for v in sh.expand(w.text, script.variables):
             if sh.is_resolved(v) and v.endswith((".yml", ".yaml")):
                 ref = Ref(file, w.line, v, "workflow")

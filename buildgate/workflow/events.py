@@ -3,7 +3,8 @@
 An :class:`Event` is the minimum a workflow's expressions and docker/metadata-action look at:
 the event name, the ref, the commit and, for pull requests, the base/head branches and number.
 :func:`representative_events` picks one event per kind that a workflow's ``on:`` can fire on, so
-checks (W6, W11) can evaluate tags and conditions for each of them.
+checks (W6, W11) can evaluate tags and conditions for each of them. :func:`matches_filters` and
+:func:`path_filter_passes` are ``on:``'s branch/tag and path filters.
 """
 from __future__ import annotations
 
@@ -54,10 +55,6 @@ class Event:
     @property
     def is_tag(self) -> bool:
         return self.ref.startswith("refs/tags/")
-
-    @property
-    def is_pull_request(self) -> bool:
-        return self.ref.startswith("refs/pull/")
 
     @property
     def branch(self) -> str | None:
@@ -211,6 +208,23 @@ def matches_filters(name: str, patterns: Iterable[str] | None, ignore: Iterable[
     if ok and ignore:
         ok = not any(_glob_regex(str(p)).match(name) for p in ignore)
     return ok
+
+
+def path_filter_passes(paths: list[str] | None, ignore: list[str] | None, changed: Iterable[str]) -> bool:
+    """GitHub's ``paths``/``paths-ignore``: run when one changed file is included / not ignored."""
+    patterns = paths if paths is not None else ignore
+    if patterns is None:
+        return True
+    regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in patterns]
+
+    def matched(path: str) -> bool:  # the last pattern that matches decides (`!` negates)
+        hit = False
+        for neg, rx in regs:
+            if rx.match(path):
+                hit = not neg
+        return hit
+
+    return any(matched(f) != (paths is None) for f in changed)
 
 
 def _as_list(value: Any) -> list[str] | None:

@@ -695,6 +695,30 @@ def interpolate(text: Any, context: dict, *, where: str | None = None, status: s
     return "".join(to_str(p) for p in pieces)
 
 
+def expression_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every ``${{ ... }}`` in ``text`` as ``(start, end, inner expression)``, also when the
+    expression itself is not valid (only a ``}}`` inside a quoted string doesn't end it).
+    Raises :class:`CannotDecide` for an expression that never ends."""
+    out = []
+    i = 0
+    while True:
+        start = text.find("${{", i)
+        if start == -1:
+            return out
+        j = start + 3
+        quote = False
+        while j < len(text):
+            if text[j] == "'":
+                quote = not quote
+            elif not quote and text.startswith("}}", j):
+                break
+            j += 1
+        if j >= len(text):
+            raise CannotDecide(f"unterminated expression in {text!r}")
+        out.append((start, j + 2, text[start + 3:j].strip()))
+        i = j + 2
+
+
 def expressions_in(text: Any) -> list[str]:
     """The inner text of every ``${{ }}`` in ``text``."""
     if not isinstance(text, str):

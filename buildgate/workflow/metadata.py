@@ -17,9 +17,8 @@ follows the action's source (``src/tag.ts``, ``src/flavor.ts``, ``src/meta.ts``)
   leading ``-`` or an over-long tag is kept, as the action keeps it: :func:`valid_tag` says
   whether the registry would accept it (W11).
 
-``${{ ... }}`` GitHub expressions inside the inputs are evaluated first (with
-``buildgate.workflow.expressions`` when that module is present, else a small built-in
-evaluator). What can't be evaluated raises :class:`~buildgate.errors.CannotDecide` naming it;
+``${{ ... }}`` GitHub expressions inside the inputs are evaluated first, with
+:mod:`buildgate.workflow.expressions`. What can't be evaluated raises :class:`~buildgate.errors.CannotDecide` naming it;
 an input the action itself would reject raises :class:`ActionWouldFail` (a ``CannotDecide``
 subclass, so the verdict is an error unless a check decides that a failing action is a failure).
 """
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from buildgate.errors import CannotDecide, InputError
+from buildgate.workflow import expressions as ex
 from buildgate.workflow.events import Event
 
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
@@ -101,276 +101,11 @@ def sanitize_tag(value: str) -> str:
 
 
 # -- GitHub expressions ${{ }} ------------------------------------------------------------------
-class _Ctx(dict):
-    """A context whose missing keys are unknown to us (CannotDecide), not null."""
-
-
-def _shared_expressions() -> Any:
-    """``buildgate.workflow.expressions`` (the workflow model's evaluator), or None."""
-    try:
-        from buildgate.workflow import expressions
-    except ImportError:  # pragma: no cover - present in this tree; the fallback keeps us standalone
-        return None
-    return expressions if hasattr(expressions, "evaluate") else None
-
-
 def _strict(value: Any, name: str = "") -> Any:
     """A context known only in part: missing keys are "not known" (CannotDecide), not null."""
     if isinstance(value, Mapping):
-        shared = _shared_expressions()
-        items = {k: _strict(v, f"{name}.{k}" if name else str(k)) for k, v in value.items()}
-        if shared is not None and hasattr(shared, "PartialDict"):
-            return shared.PartialDict(items, name=name)
-        return _Ctx(items)
+        return ex.PartialDict({k: _strict(v, f"{name}.{k}" if name else str(k)) for k, v in value.items()}, name=name)
     return value
-
-
-_EXPR_TOKEN = re.compile(
-    r"\s*(?:(?P<num>0x[0-9a-fA-F]+|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)|(?P<str>'(?:[^']|'')*')"
-    r"|(?P<op>==|!=|<=|>=|&&|\|\||[!<>()\[\],.*])|(?P<id>[A-Za-z_][A-Za-z0-9_-]*))"
-)
-
-
-class _MiniExpr:
-    """A small evaluator for GitHub expressions: literals, contexts, ``! == != < <= > >= && ||``,
-    ``format``, ``contains``, ``startsWith``, ``endsWith``. Anything else: CannotDecide."""
-
-    def __init__(self, text: str, context: Mapping[str, Any]) -> None:
-        self.text = text
-        self.ctx = context
-        self.toks: list[tuple[str, str]] = []
-        pos = 0
-        s = text.strip()
-        while pos < len(s):
-            m = _EXPR_TOKEN.match(s, pos)
-            if not m or m.end() == pos:
-                raise CannotDecide(f"cannot parse expression `{text}` at {s[pos:pos + 10]!r}")
-            kind = m.lastgroup or ""
-            self.toks.append((kind, m.group(kind)))
-            pos = m.end()
-        self.i = 0
-
-    def _peek(self) -> tuple[str, str] | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
-
-    def _take(self, value: str | None = None) -> tuple[str, str]:
-        tok = self._peek()
-        if tok is None or (value is not None and tok[1] != value):
-            raise CannotDecide(f"cannot parse expression `{self.text}`: expected {value or 'more'}")
-        self.i += 1
-        return tok
-
-    def run(self) -> Any:
-        value = self._or()
-        if self._peek() is not None:
-            raise CannotDecide(f"cannot parse expression `{self.text}` near {self._peek()[1]!r}")
-        return value
-
-    def _or(self) -> Any:
-        left = self._and()
-        while self._peek() == ("op", "||"):
-            self._take()
-            right = self._and()
-            left = left if _truthy(left) else right
-        return left
-
-    def _and(self) -> Any:
-        left = self._eq()
-        while self._peek() == ("op", "&&"):
-            self._take()
-            right = self._eq()
-            left = right if _truthy(left) else left
-        return left
-
-    def _eq(self) -> Any:
-        left = self._cmp()
-        while self._peek() in (("op", "=="), ("op", "!=")):
-            op = self._take()[1]
-            right = self._cmp()
-            same = _loose_eq(left, right)
-            left = same if op == "==" else not same
-        return left
-
-    def _cmp(self) -> Any:
-        left = self._unary()
-        while self._peek() in (("op", "<"), ("op", "<="), ("op", ">"), ("op", ">=")):
-            op = self._take()[1]
-            right = self._unary()
-            a, b = (left.lower(), right.lower()) if isinstance(left, str) and isinstance(right, str) \
-                else (_num(left), _num(right))
-            left = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
-        return left
-
-    def _unary(self) -> Any:
-        if self._peek() == ("op", "!"):
-            self._take()
-            return not _truthy(self._unary())
-        return self._postfix()
-
-    def _postfix(self) -> Any:
-        value, path = self._primary()
-        while self._peek() in (("op", "."), ("op", "[")):
-            if self._take()[1] == ".":
-                kind, name = self._take()
-                if kind != "id":
-                    raise CannotDecide(f"cannot parse expression `{self.text}` after {path}")
-            else:
-                key = self._or()
-                self._take("]")
-                name = key if isinstance(key, str) else str(int(key)) if isinstance(key, float) else str(key)
-            path = f"{path}.{name}"
-            value = self._index(value, name, path)
-        return value
-
-    def _index(self, value: Any, name: str, path: str) -> Any:
-        if isinstance(value, Mapping):
-            for k in value:
-                if str(k).lower() == name.lower():
-                    return value[k]
-            if isinstance(value, _Ctx) or type(value).__name__ == "PartialDict":
-                raise CannotDecide(f"expression `{self.text}`: `{path}` is not known for this event")
-            return None
-        if isinstance(value, (list, tuple)) and name.isdigit():
-            idx = int(name)
-            return value[idx] if idx < len(value) else None
-        return None
-
-    def _primary(self) -> tuple[Any, str]:
-        kind, tok = self._take()
-        if kind == "num":
-            return (int(tok, 16) if tok.startswith("0x") else float(tok) if re.search(r"[.eE]", tok) else int(tok)), tok
-        if kind == "str":
-            return tok[1:-1].replace("''", "'"), tok
-        if tok == "(":
-            value = self._or()
-            self._take(")")
-            return value, "(...)"
-        if kind != "id":
-            raise CannotDecide(f"cannot parse expression `{self.text}` at {tok!r}")
-        low = tok.lower()
-        if low in ("true", "false"):
-            return low == "true", tok
-        if low == "null":
-            return None, tok
-        if self._peek() == ("op", "("):
-            return self._call(tok), tok + "()"
-        for k, v in self.ctx.items():
-            if k.lower() == low:
-                return v, tok
-        raise CannotDecide(f"expression `{self.text}`: context `{tok}` is not available here")
-
-    def _call(self, name: str) -> Any:
-        self._take("(")
-        args: list[Any] = []
-        while self._peek() != ("op", ")"):
-            args.append(self._or())
-            if self._peek() == ("op", ","):
-                self._take()
-        self._take(")")
-        fn = name.lower()
-        if fn == "format" and args:
-            fmt = _to_str(args[0])
-            return re.sub(r"\{(\d+)\}", lambda m: _to_str(args[int(m.group(1)) + 1])
-                          if int(m.group(1)) + 1 < len(args) else m.group(0), fmt).replace("{{", "{").replace("}}", "}")
-        if fn in ("contains", "startswith", "endswith") and len(args) == 2:
-            a, b = args
-            if fn == "contains" and isinstance(a, (list, tuple)):
-                return any(_loose_eq(x, b) for x in a)
-            a, b = _to_str(a).lower(), _to_str(b).lower()
-            return {"contains": b in a, "startswith": a.startswith(b), "endswith": a.endswith(b)}[fn]
-        raise CannotDecide(f"expression `{self.text}`: function `{name}()` is not supported here")
-
-
-def _truthy(v: Any) -> bool:
-    if v is None or v is False:
-        return False
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return v != 0 and not math.isnan(v)
-    if isinstance(v, str):
-        return v != ""
-    return True
-
-
-def _num(v: Any) -> float:
-    if v is None:
-        return 0.0
-    if isinstance(v, bool):
-        return 1.0 if v else 0.0
-    if isinstance(v, (int, float)):
-        return float(v)
-    if isinstance(v, str):
-        s = v.strip()
-        if s == "":
-            return 0.0
-        try:
-            return float(int(s, 16)) if s.lower().startswith("0x") else float(s)
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def _loose_eq(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()
-    if type(a) is type(b) and not isinstance(a, (int, float, bool)):
-        return a == b
-    x, y = _num(a), _num(b)
-    return not (math.isnan(x) or math.isnan(y)) and x == y
-
-
-def _to_str(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, (dict, list)):
-        return "Object" if isinstance(v, dict) else "Array"
-    return str(v)
-
-
-def evaluate_expression(expr: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate one GitHub expression (without ``${{ }}``), preferring the workflow model's
-    ``buildgate.workflow.expressions.evaluate`` when it exists."""
-    shared = _shared_expressions()
-    if shared is not None:
-        return shared.evaluate(expr, dict(context))
-    return _MiniExpr(expr, context).run()
-
-
-def find_expressions(text: str) -> list[tuple[int, int, str]]:
-    """Every ``${{ ... }}`` in ``text``: (start, end, inner expression)."""
-    out = []
-    i = 0
-    while True:
-        start = text.find("${{", i)
-        if start == -1:
-            return out
-        j = start + 3
-        quote = False
-        while j < len(text):
-            if text[j] == "'":
-                quote = not quote
-            elif not quote and text.startswith("}}", j):
-                break
-            j += 1
-        if j >= len(text):
-            raise CannotDecide(f"unterminated expression in {text!r}")
-        out.append((start, j + 2, text[start + 3:j].strip()))
-        i = j + 2
-
-
-def substitute_expressions(text: str, context: Mapping[str, Any]) -> str:
-    """Replace each ``${{ expr }}`` in ``text`` by its value as GitHub renders it."""
-    parts = []
-    last = 0
-    for start, end, expr in find_expressions(text):
-        parts.append(text[last:start])
-        parts.append(_to_str(evaluate_expression(expr, context)))
-        last = end
-    parts.append(text[last:])
-    return "".join(parts)
 
 
 # -- the action's handlebars subset -------------------------------------------------------------
@@ -829,7 +564,7 @@ def compute_tags(
 
     def expr(text: str, what: str) -> str:
         try:
-            return substitute_expressions(text, ctx)
+            return ex.to_str(ex.interpolate(text, ctx))
         except CannotDecide as exc:
             raise CannotDecide(f"{what}: {exc.reason}") from None
 

@@ -11,7 +11,9 @@ changes) the model decides:
 - :meth:`Workflow.job_runs` -- does a job run (the ``needs`` chain and its ``if:``);
 - :meth:`Workflow.step_runs` -- does a step run (its ``if:``);
 - :meth:`Workflow.builds` / :meth:`Workflow.pushes` -- the image builds (docker/build-push-action,
-  ``docker buildx build``) and whether each one pushes.
+  ``docker buildx build``) and whether each one pushes. ``run:`` scripts are read with
+  :func:`buildgate.shell.expanded_commands` (the same reading W10's tag writes get), their
+  docker command lines with :mod:`.buildargs`.
 
 Every decision that rests on an expression evaluates it (:mod:`.expressions`); one that can't be
 decided raises :class:`CannotDecide` naming the expression and its ``file:line``.
@@ -20,14 +22,17 @@ from __future__ import annotations
 
 import itertools
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo
+from buildgate.shell import ExpandedCommand, expanded_commands
 from buildgate.workflow import expressions as ex
-from buildgate.workflow.events import Event, _glob_regex, matches_filters
+from buildgate.workflow.buildargs import (
+    build_options, csv_lines, docker_args, output_pushes, parse_build_args, parse_images_input, strip_tag,
+)
+from buildgate.workflow.events import Event, matches_filters, path_filter_passes
 from buildgate.yamlfile import LineList, YamlDocument
 
 BRANCH_EVENTS = ("push", "pull_request", "pull_request_target")
@@ -149,6 +154,7 @@ class Build:
     meta_step: Step | None  # the docker/metadata-action step the tags come from
     command: list[str] | None = None  # the shell words for run builds
     shell_conditional: bool = False
+    pushed_by: list[ExpandedCommand] = field(default_factory=list)  # later `docker push` commands of its images
 
     @property
     def where(self) -> str:
@@ -175,32 +181,6 @@ def _str_list(value: Any) -> list[str] | None:
     if isinstance(value, list):
         return [str(v) for v in value if v is not None]
     return None
-
-
-def path_filter_passes(paths: list[str] | None, ignore: list[str] | None, changed: Iterable[str]) -> bool:
-    """GitHub's ``paths``/``paths-ignore``: run when one changed file is included / not ignored."""
-    changed = list(changed)
-    if paths is not None:
-        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in paths]
-        for f in changed:
-            inc = False
-            for neg, rx in regs:
-                if rx.match(f):
-                    inc = not neg
-            if inc:
-                return True
-        return False
-    if ignore is not None:
-        regs = [(p.startswith("!"), _glob_regex(p[1:] if p.startswith("!") else p)) for p in ignore]
-        for f in changed:
-            ign = False
-            for neg, rx in regs:
-                if rx.match(f):
-                    ign = not neg
-            if not ign:
-                return True
-        return False
-    return True
 
 
 def has_skip_marker(message: str) -> str | None:
@@ -256,218 +236,6 @@ def expand_matrix(matrix: Any, where: str, context: dict) -> list[dict[str, Any]
             combos.append(dict(inc))
             originals.append(dict(inc))
     return combos or [{}]
-
-
-# ----------------------------------------------------------------------------- shell
-_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d*)(?::(\d+))?)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_OPENERS = {"if": "fi", "case": "esac", "for": "done", "while": "done", "until": "done", "select": "done"}
-
-
-@dataclass
-class ShellCommand:
-    words: list[str]
-    line: int  # 1-based line inside the script
-    conditional: bool  # inside if/case/loop, or after && / ||
-
-
-def shell_commands(script: str, env: Mapping[str, str] | None = None) -> list[ShellCommand]:
-    """Simple commands of a ``run:`` script, with variables expanded where known.
-
-    A deliberately small reader (no full shell grammar): joins ``\\`` continuations, splits on
-    ``;``, ``&&``, ``||``, ``|`` and newlines, tracks if/case/loop nesting, and expands
-    ``$VAR``/``${VAR}``/``${VAR:o:n}`` from ``env`` and earlier plain assignments. Unknown
-    variables stay as written.
-    """
-    known = dict(env or {})
-    out: list[ShellCommand] = []
-    depth = 0
-    joined: list[tuple[int, str]] = []
-    buf, start = "", 1
-    for n, raw in enumerate(script.splitlines(), 1):
-        if not buf:
-            start = n
-        if raw.rstrip().endswith("\\"):
-            buf += raw.rstrip()[:-1] + " "
-            continue
-        buf += raw
-        joined.append((start, buf))
-        buf = ""
-    if buf:
-        joined.append((start, buf))
-    for lineno, text in joined:
-        try:
-            lex = shlex.shlex(text, posix=True, punctuation_chars=";&|()")
-            lex.whitespace_split = True
-            lex.commenters = "#"
-            tokens = list(lex)
-        except ValueError:
-            tokens = text.split()
-        segs: list[tuple[list[str], bool]] = []
-        cur: list[str] = []
-        chained = False
-        for t in tokens:
-            if t in (";", "&&", "||", "|", "&", "(", ")", ";;"):
-                if cur:
-                    segs.append((cur, chained))
-                chained = t in ("&&", "||") or (chained and t == "|")
-                cur = []
-            else:
-                cur.append(t)
-        if cur:
-            segs.append((cur, chained))
-        for words, chained_here in segs:
-            first = words[0]
-            if first in _OPENERS:
-                depth += 1
-                words = words[1:]
-            elif first in ("fi", "esac", "done"):
-                depth = max(0, depth - 1)
-                continue
-            elif first in ("then", "else", "elif", "do"):
-                words = words[1:]
-            if not words:
-                continue
-            if first in ("if", "elif", "while", "until"):
-                # the condition itself runs unconditionally enough; keep it but mark conditional
-                pass
-            expanded = [_expand(w, known) for w in words]
-            if expanded[0] == "export":
-                expanded = expanded[1:]
-                if not expanded:
-                    continue
-            assigns = 0
-            while assigns < len(expanded) and _ASSIGN.match(expanded[assigns]):
-                assigns += 1
-            if assigns == len(expanded):  # plain assignments: remember them
-                for a in expanded:
-                    m = _ASSIGN.match(a)
-                    if m:
-                        known[m.group(1)] = m.group(2)
-                continue
-            expanded = expanded[assigns:]  # `VAR=x cmd`: the command
-            out.append(ShellCommand(expanded, lineno, depth > 0 or chained_here))
-    return out
-
-
-def _expand(word: str, env: Mapping[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(4)
-        if name not in env:
-            return m.group(0)
-        val = str(env[name])
-        if m.group(2) is not None:
-            off = int(m.group(2) or 0)
-            val = val[off:off + int(m.group(3))] if m.group(3) is not None else val[off:]
-        return val
-
-    return _VAR.sub(sub, word)
-
-
-def _docker_args(words: list[str]) -> tuple[str, list[str]] | None:
-    """``docker [buildx] build|push ARGS`` -> (verb, args); None for anything else."""
-    if not words or words[0].rsplit("/", 1)[-1] not in ("docker", "podman"):
-        return None
-    rest = [w for w in words[1:]]
-    while rest and rest[0].startswith("-"):  # global options like --debug
-        rest = rest[1:]
-    if len(rest) >= 2 and rest[0] == "buildx" and rest[1] in ("build", "b"):
-        return "buildx", rest[2:]
-    if rest and rest[0] in ("build", "image") and (rest[0] == "build" or (len(rest) > 1 and rest[1] == "build")):
-        return "build", rest[1:] if rest[0] == "build" else rest[2:]
-    if rest and rest[0] == "push" or (len(rest) > 1 and rest[0] == "image" and rest[1] == "push"):
-        return "push", rest[1:] if rest[0] == "push" else rest[2:]
-    return None
-
-
-_VALUE_OPTS = {
-    "-t", "--tag", "-f", "--file", "--platform", "--build-arg", "--cache-from", "--cache-to",
-    "-o", "--output", "--label", "--target", "--secret", "--ssh", "--attest", "--sbom",
-    "--provenance", "--builder", "--progress", "--network", "--iidfile", "--metadata-file",
-    "--add-host", "--annotation", "--build-context", "--cgroup-parent", "--shm-size", "--ulimit",
-    "--allow", "--call", "--load", "--push",
-}
-_FLAG_OPTS = {"--push", "--load", "--pull", "--no-cache", "-q", "--quiet", "--rm", "--check"}
-
-
-def parse_build_args(args: list[str]) -> dict[str, Any]:
-    """Options of ``docker buildx build`` as a dict of lists, plus the positional context."""
-    opts: dict[str, list[str]] = {}
-    positional: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("--") and "=" in a:
-            k, v = a.split("=", 1)
-            opts.setdefault(k, []).append(v)
-        elif a in _FLAG_OPTS:
-            opts.setdefault(a, []).append("true")
-        elif a in _VALUE_OPTS or (a.startswith("--") and i + 1 < len(args) and not args[i + 1].startswith("-")
-                                  and a not in _FLAG_OPTS and a not in ("--sbom", "--provenance")):
-            if i + 1 < len(args):
-                opts.setdefault(a, []).append(args[i + 1])
-                i += 1
-        elif a.startswith("-t") and len(a) > 2:
-            opts.setdefault("-t", []).append(a[2:])
-        elif a.startswith("-"):
-            opts.setdefault(a, []).append("true")
-        else:
-            positional.append(a)
-        i += 1
-    opts["_positional"] = positional
-    return opts
-
-
-def output_pushes(outputs: Iterable[str]) -> bool:
-    """Whether buildx ``--output``/``outputs:`` entries push to a registry."""
-    for o in outputs:
-        attrs = dict(kv.split("=", 1) if "=" in kv else ("type", kv) for kv in str(o).split(","))
-        typ = attrs.get("type", "").strip()
-        if typ == "registry":
-            return True
-        if typ == "image" and attrs.get("push", "false").strip().lower() == "true":
-            return True
-    return False
-
-
-def _strip_tag(ref: str) -> str:
-    """``ghcr.io/a/b:tag`` -> ``ghcr.io/a/b`` (keeps a registry port, drops a digest)."""
-    ref = ref.split("@", 1)[0]
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    return ref[:colon] if colon > slash else ref
-
-
-def parse_images_input(value: Any) -> list[tuple[str, Any]]:
-    """docker/metadata-action ``images:`` -> [(name, enable)], newline or comma separated."""
-    if value is None:
-        return []
-    text = value if isinstance(value, str) else "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "name=" in line:
-            attrs = dict(kv.split("=", 1) for kv in line.split(",") if "=" in kv)
-            if "name" in attrs:
-                out.append((attrs["name"].strip(), attrs.get("enable", "true").strip()))
-            continue
-        for part in line.split(","):
-            if part.strip():
-                out.append((part.strip(), "true"))
-    return out
-
-
-def _csv_lines(value: Any) -> list[str]:
-    """``tags:``/``cache-from:`` style inputs: newline- (or comma-) separated entries."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    text = ex.to_str(value)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines
 
 
 # ----------------------------------------------------------------------------- workflow
@@ -841,9 +609,6 @@ class Workflow:
         where = job.where("strategy")
         return expand_matrix(job.matrix, where, self.base_context(event)) if isinstance(raw, Mapping) else [{}]
 
-    def steps_by_action(self, action: str) -> list[tuple[Job, Step]]:
-        return [(j, s) for j in self.jobs.values() for s in j.steps if s.action == action]
-
     def effective_permissions(self, job: Job) -> Permissions:
         """Job permissions replace workflow permissions entirely."""
         return job.permissions if job.permissions is not None else self.permissions
@@ -884,9 +649,9 @@ class Workflow:
             images = [name for name, _en in parse_images_input(imgs)]
         elif tags_raw is not None:
             tags = self.step_input(job, step, "tags", event, matrix)
-            literal = [t for line in _csv_lines(tags) for t in line.split(",") if t.strip()]
+            literal = [t for line in csv_lines(tags) for t in line.split(",") if t.strip()]
             literal = [t.strip() for t in literal]
-            images = sorted({_strip_tag(t) for t in literal})
+            images = sorted({strip_tag(t) for t in literal})
         return Build(job, step, dict(matrix), "build-push-action", context, images, literal, meta)
 
     def _run_builds(self, job: Job, step: Step, matrix: dict, event: Event) -> list[Build]:
@@ -895,21 +660,21 @@ class Workflow:
         script = ex.to_str(script)
         env = self.shell_env(event, job, step, matrix)
         out = []
-        cmds = shell_commands(script, env)
-        pushed = [c for c in cmds if (_docker_args(c.words) or ("", []))[0] == "push"]
+        cmds = expanded_commands(script, env)
+        pushed = [c for c in cmds if (docker_args(c.words) or ("", []))[0] == "push"]
         for c in cmds:
-            parsed = _docker_args(c.words)
+            parsed = docker_args(c.words)
             if parsed is None or parsed[0] == "push":
                 continue
             verb, args = parsed
             opts = parse_build_args(args)
             tags = opts.get("-t", []) + opts.get("--tag", [])
             pos = opts["_positional"]
-            images = sorted({_strip_tag(t) for t in tags})
+            images = sorted({strip_tag(t) for t in tags})
             b = Build(job, step, dict(matrix), "buildx" if verb == "buildx" else "docker-build",
                       pos[-1] if pos else None, images, tags, None, command=c.words,
-                      shell_conditional=c.conditional)
-            b._pushed_by = [p for p in pushed if any(_strip_tag(w) in images for w in p.words[2:])]  # type: ignore[attr-defined]
+                      shell_conditional=c.conditional,
+                      pushed_by=[p for p in pushed if any(strip_tag(w) in images for w in p.words[2:])])
             out.append(b)
         return out
 
@@ -920,18 +685,18 @@ class Workflow:
             push = self.step_input(build.job, step, "push", event, build.matrix)
             outputs = self.step_input(build.job, step, "outputs", event, build.matrix)
             where = step.where("push") if "push" in step.with_ else step.where()
-            if outputs is not None and output_pushes(_csv_lines(outputs)):
+            if outputs is not None and output_pushes(csv_lines(outputs)):
                 return Decision(True, f"outputs {ex.to_str(outputs).strip()!r} push", step.where("outputs"))
             if push is None:
                 return Decision(False, "push: not set (defaults to false)", where)
             val = push if isinstance(push, bool) else ex.to_str(push).strip().lower() == "true"
             return Decision(bool(val), f"push: {step.with_.get('push')} is {str(bool(val)).lower()} for {event.describe()}", where)
         words = build.command or []
-        opts = parse_build_args((_docker_args(words) or ("", []))[1])
+        opts = build_options(words)
         where = step.where("run")
         pushes = "--push" in opts or output_pushes(opts.get("--output", []) + opts.get("-o", []))
         conditional = build.shell_conditional
-        later = getattr(build, "_pushed_by", [])
+        later = build.pushed_by
         if later:
             pushes = True
             conditional = conditional or any(p.conditional for p in later)

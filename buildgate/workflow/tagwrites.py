@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from buildgate.errors import CannotDecide
-from buildgate.shell import DECLARERS, KEYWORDS, assignments, split_commands, split_pipeline, word_parts
+from buildgate.shell import DECLARERS, assignments, parse, split_pipeline, word_parts
 from buildgate.workflow.events import Event
-from buildgate.workflow.metadata import find_expressions
+from buildgate.workflow.expressions import expression_spans
 
 PLAUSIBLE_ABBREV = (7, 8)  # `git rev-parse --short`: 7 at least, more as the repository grows
 MAX_SCRIPT = 200_000
@@ -217,7 +217,7 @@ class _Reader:
     def protect(self, text: str) -> str:
         """Replace each ``${{ expr }}`` by a placeholder standing for its pieces."""
         try:
-            found = find_expressions(text)
+            found = expression_spans(text)
         except CannotDecide:
             return text
         out, last = [], 0
@@ -430,13 +430,12 @@ def _slice(value: tuple[Piece, ...], start: int, length: int) -> tuple[Piece, ..
 
 # -- commands -----------------------------------------------------------------------------------
 def _split_commands(script: str) -> list[tuple[int, list[str], list[tuple[str, bool]]]]:
-    """Simple commands of a script (:func:`buildgate.shell.split_commands`) as (1-based line,
-    raw words past leading keywords, heredoc bodies (text, expands))."""
+    """Simple commands of a script (:meth:`buildgate.shell.Script.simple_commands`, the commands
+    the workflow model reads builds from) as (1-based line, raw words and redirection operators,
+    heredoc bodies (text, expands))."""
     out = []
-    for cmd in split_commands(script).commands:
-        words = [t.text for t in cmd.words]
-        while words and words[0] in KEYWORDS:
-            words.pop(0)
+    for cmd, _guarded in parse(script).simple_commands():
+        words = [t.text for t in cmd.tokens]
         if words or cmd.heredocs:
             out.append((cmd.line, words, [(h.body, h.expands) for h in cmd.heredocs]))
     return out

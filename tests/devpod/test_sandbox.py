@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from buildgate.devpod import DevpodHost, api, gh
-from buildgate.devpod.probes import Call
+from buildgate.devpod.shims import Call
 from buildgate.errors import NotApplicable
 from fixtures.devpod_sandbox import DevpodSandbox
 from fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
@@ -309,9 +309,9 @@ def test_v3_processes_a_script_leaves_die_with_it(variant) -> None:
 
 def _unshadowable(sandbox: DevpodSandbox, sr: SandboxRepo, monkeypatch: pytest.MonkeyPatch) -> DevpodHost:
     """The sandbox seen as a real devpod where no private mount namespace is allowed."""
-    from buildgate.devpod import probes
+    from buildgate.devpod import shims
 
-    monkeypatch.setattr(probes, "can_shadow", lambda dh, d: (False, "unshare/mount not permitted here (test)"))
+    monkeypatch.setattr(shims, "can_shadow", lambda dh, d: (False, "unshare/mount not permitted here (test)"))
     dh = _devpod_for(sandbox, sr)
     return DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False)
 
@@ -425,7 +425,7 @@ def test_v4_renamed_workflow_fails(variant) -> None:
 
 def test_gh_validation_is_offline() -> None:
     """The real gh never leaves the machine: the replay runs with no network and a dead port."""
-    if gh._isolation() == ():
+    if gh.isolation() == ():
         pytest.skip("no network namespace available; the dead-port -R is the only guard here")
     verdicts = gh.validate([Call("gh", ("api", "https://api.github.com/user")), Call("gh", ("auth", "status"))])
     assert all(v.accepted for v in verdicts)

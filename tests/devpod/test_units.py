@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from buildgate.devpod import checks, gh, host, probes
-from buildgate.devpod.probes import BuildAttempt, Call, ShimmedRun
+from buildgate.devpod import checks, gh, host, probes, shims
+from buildgate.devpod.scan import scan_script
+from buildgate.devpod.probes import BuildAttempt
+from buildgate.devpod.shims import Call, ShimmedRun
 from buildgate.errors import CannotDecide, NotApplicable, TargetError
 from buildgate.target import from_dict
 
@@ -37,7 +39,7 @@ def test_v1_passes_on_overlay_and_fails_on_ext4_naming_where() -> None:
 
 
 def test_mount_escapes_are_decoded() -> None:
-    assert host._unescape_mount(r"/a\040b\134c") == "/a b\\c"
+    assert host.unescape_mount(r"/a\040b\134c") == "/a b\\c"
 
 
 # -- V2 --------------------------------------------------------------------------------------
@@ -71,8 +73,8 @@ def test_v2_verdicts() -> None:
 def test_shim_log_parses_empty_and_odd_arguments() -> None:
     mark = "\x01buildgate-call\x01\x00"
     raw = (mark + "docker\x00build\x00-t\x00a b\x00\x00" + mark + "gh\x00workflow\x00run\x00x\ny.yml\x00").encode()
-    assert probes.parse_calls(raw) == [Call("docker", ("build", "-t", "a b", "")), Call("gh", ("workflow", "run", "x\ny.yml"))]
-    assert probes.parse_calls(b"") == []
+    assert shims.parse_calls(raw) == [Call("docker", ("build", "-t", "a b", "")), Call("gh", ("workflow", "run", "x\ny.yml"))]
+    assert shims.parse_calls(b"") == []
 
 
 @pytest.mark.parametrize("tool,args,kind", [
@@ -87,7 +89,7 @@ def test_shim_log_parses_empty_and_odd_arguments() -> None:
     ("gh", ("workflow", "run", "build"), None),
 ])
 def test_build_or_push(tool: str, args: tuple[str, ...], kind: str | None) -> None:
-    assert probes.build_or_push(Call(tool, args)) == kind
+    assert shims.build_or_push(Call(tool, args)) == kind
 
 
 # -- V3 --------------------------------------------------------------------------------------
@@ -255,10 +257,14 @@ GUARD = 'if [ -n "${KUBERNETES_SERVICE_HOST:-}" ]; then\n  echo "see DOCKER_BUIL
     ("sh -c '/usr/bin/buildah bud .'\n", "", "by absolute path /usr/bin/buildah", True),
     ('b() { /usr/bin/podman build "$@"; }\nb .\n', "", "by absolute path /usr/bin/podman", True),
     ('b() { /usr/bin/podman build "$@"; }\n', "b .\n", "by absolute path /usr/bin/podman", False),
+    # the shell reader's function forms: subshell bodies, `function` with a dash in the name
+    ('b() (\n  /usr/bin/podman build .\n)\n', "b\n", "by absolute path /usr/bin/podman", False),
+    ("function do-build {\n  /usr/bin/podman build .\n}\ndo-build\n", "", "by absolute path /usr/bin/podman", True),
+    ('D=`which docker`\n$D build .\n', "", "through $D, a path looked up with command -v", True),
 ])
 def test_scan_finds_calls_the_shims_cannot_see(before: str, after: str, how: str, reach: bool) -> None:
     text = "#!/bin/bash\nset -e\n" + before + GUARD + after
-    scan = probes.scan_script(text, "DOCKER_BUILD.md", "s.sh")
+    scan = scan_script(text, "DOCKER_BUILD.md", "s.sh")
     assert len(scan.bypasses) == 1, scan.bypasses
     b = scan.bypasses[0]
     assert (b.how, b.reach, b.blocking) == (how, reach, reach)
@@ -266,10 +272,12 @@ def test_scan_finds_calls_the_shims_cannot_see(before: str, after: str, how: str
 
 
 def test_scan_ignores_plain_calls_and_lookups_and_reads_guard_functions() -> None:
-    assert probes.scan_script("docker build .\ncommand -v docker\nexec docker push x\n").bypasses == []
+    assert scan_script("docker build .\ncommand -v docker\nexec docker push x\n").bypasses == []
+    assert scan_script('PATH="${PATH:-/bin}:/opt/x"\nexport PATH=$PATH:/y\ndocker build .\n').bypasses == []
+    assert [b.how for b in scan_script("PATH=/opt/x:$PATH\ndocker build .\n").bypasses] == ["after PATH is reset at line 1"]
     die = 'die() { echo "$1; see DOCKER_BUILD.md" >&2; exit 1; }\n[ -n "$KUBERNETES_SERVICE_HOST" ] && die devpod\n' \
           "/usr/bin/podman build .\n/usr/bin/docker info\n"
-    scan = probes.scan_script(die)
+    scan = scan_script(die)
     assert scan.guard_exit == 2 and "call of die (which exits) at line 2" in scan.guard_note
     assert [(b.line, b.kind, b.reach) for b in scan.bypasses] == [(3, "build", False), (4, None, False)]
 
@@ -288,9 +296,9 @@ def test_v3_fails_on_an_absolute_build_it_cannot_place_naming_file_line() -> Non
 
 def test_v3_a_new_image_fails_and_an_unread_store_is_evidence() -> None:
     run = _run(rc=1)
-    run.images = [probes.ImageChange("podman", ["sha256:ab localhost/x:1"]), probes.ImageChange("docker", note="exit 1: no daemon")]
+    run.images = [shims.ImageChange("podman", ["sha256:ab localhost/x:1"]), shims.ImageChange("docker", note="exit 1: no daemon")]
     res = checks.stops_before_build(run, "#!/bin/sh\nexit 1\n", DEVPOD_SIGNALS, "pod")
     assert not res.ok and "found a new image in podman's store after the run: sha256:ab localhost/x:1" in res.message
     assert "docker images: exit 1: no daemon" in res.evidence
-    assert probes.compare_images({"podman": {"a"}, "buildah": "broken"}, {"podman": {"a", "b"}, "buildah": {"c"}}) == [
-        probes.ImageChange("podman", ["b"]), probes.ImageChange("buildah", note="broken")]
+    assert shims.compare_images({"podman": {"a"}, "buildah": "broken"}, {"podman": {"a", "b"}, "buildah": {"c"}}) == [
+        shims.ImageChange("podman", ["b"]), shims.ImageChange("buildah", note="broken")]

@@ -66,3 +66,24 @@ def test_end_to_end_only_d3_fails(tmp_path):
     failing = {cid for cid, c in report["criteria"].items() if c["verdict"] != "pass" and c["scenarios"]}
     assert failing == {"D3"}
     assert "--platform" in report["criteria"]["D3"]["message"]
+
+
+def test_reads_the_parser_through_the_shell_reader():
+    """Comments are no code, arms may be quoted or parenthesised, and a `*)` arm that calls a
+    usage function rejects; a case over a command's output is no option parser."""
+    text = ('#!/bin/sh\n# case "$1" in --old) ;; esac\nmode=$(uname)\ncase "$mode" in Linux) ;; esac\n'
+            'while [ $# -gt 0 ]; do\n  case $1 in\n    ("--platform"|-p) PLATFORM=$2; shift ;;\n'
+            "    '--no-cache') NOCACHE=1 ;;\n    *)\n      usage\n      ;;\n  esac\n  shift\ndone\n")
+    p = option_parser(text, "b.sh")
+    assert (p.options, p.rejects_unknown, p.line, p.takes_value) == (
+        {"--platform", "-p", "--no-cache"}, True, 6, {"--platform", "-p"})
+    lenient = 'case "$1" in\n  --x) x=1 ;;\n  *) echo "ignoring $1" ;;\nesac\n'
+    assert not option_parser(lenient, "l.sh").rejects_unknown
+
+
+def test_docs_command_lines_are_read_with_the_shell_reader():
+    text = ("```sh\n(cd app && ../scripts/b.sh --a) | tee log\n"
+            "sudo scripts/b.sh \"--tag=v2\" 'unterminated\n"
+            "FOO=1 ./scripts/b.sh --push > out.log 2>&1 # --not-shown\n```\n")
+    got = [(i.line, i.script, i.options) for i in invocations("D.md", text, ["scripts/b.sh", "../scripts/b.sh"])]
+    assert got == [(2, "../scripts/b.sh", ("--a",)), (3, "scripts/b.sh", ("--tag=v2",)), (4, "scripts/b.sh", ("--push",))]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from buildgate.scripts import (REPO_ROOT, SCRIPT_DIR, UNRESOLVED, expand, gh_workflow_words, parse_shell,
-                               workflows_named_by)
+from buildgate.scripts import gh_workflow_words, workflows_named_by
+from buildgate.shell import REPO_ROOT, SCRIPT_DIR, UNRESOLVED, expand, parse_shell
 from tests.docs.helpers import git_repo
 
 

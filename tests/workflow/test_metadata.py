@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 
 from buildgate.errors import CannotDecide, InputError
-from buildgate.workflow import metadata
 from buildgate.workflow.events import pull_request, push_tag, push_to, schedule, workflow_dispatch
 from buildgate.workflow.metadata import (
     ActionWouldFail, ComputedTag, compute_tags, computed_tag_line, invalid_reason, render_handlebars,
@@ -277,8 +276,7 @@ def test_rule_text_is_as_written():
     assert t.tag == "main" and t.rule == "type=raw,value=${{ github.ref_name }}"
 
 
-def test_fallback_evaluator_matches_shared_one(monkeypatch):
-    monkeypatch.setattr(metadata, "_shared_expressions", lambda: None)
+def test_expressions_in_rules_use_the_workflow_evaluator():
     assert tags("type=raw,value=${{ github.ref == 'refs/heads/MAIN' && format('v{0}', 1) || 'no' }}", MAIN) == ["v1"]
     assert tags("type=raw,value=x,enable=${{ !startsWith(github.ref, 'refs/tags/') }}", TAG) == []
     with pytest.raises(CannotDecide, match="github.repository"):

@@ -11,10 +11,12 @@ import yaml
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import Repo
+from buildgate.shell import expanded_commands
 from buildgate.target import Target
 from buildgate.workflow import checks as wc
 from buildgate.workflow import events as E
-from buildgate.workflow.model import Workflow, expand_matrix, load_workflow, path_filter_passes, shell_commands
+from buildgate.workflow.events import path_filter_passes
+from buildgate.workflow.model import Workflow, expand_matrix, load_workflow
 from buildgate.yamlfile import YamlDocument, parse_yaml
 
 DATA = Path(__file__).parent / "data"
@@ -198,7 +200,7 @@ def test_matrix_expression_is_undecidable() -> None:
 
 
 def test_shell_reader_marks_guarded_commands() -> None:
-    cmds = shell_commands('if [ "$X" = y ]; then\n  docker push a\nfi\ntest -n "$Y" && docker push b\ndocker push c\n')
+    cmds = expanded_commands('if [ "$X" = y ]; then\n  docker push a\nfi\ntest -n "$Y" && docker push b\ndocker push c\n')
     pushes = [(c.words[-1], c.conditional) for c in cmds if c.words[:2] == ["docker", "push"]]
     assert pushes == [("a", True), ("b", True), ("c", False)]
 
@@ -253,3 +255,24 @@ def test_not_a_mapping_and_no_on(tmp_path: Path) -> None:
 def test_load_workflow_is_cached(tmp_path: Path) -> None:
     repo = git_repo(tmp_path / "r", {WF: (DATA / "on_list.yml").read_text()})
     assert load_workflow(repo, WF) is load_workflow(repo, WF)
+
+
+def test_w4_and_w10_read_a_run_script_the_same_way() -> None:
+    """The build (W4's model) and the tag write (W10's tagwrites) come from one reading of the
+    script: the same commands on the same lines, however the script is written."""
+    from buildgate.workflow.tagwrites import find_tag_writes
+
+    script = ('TAG="$(git rev-parse --short HEAD)"\n'
+              'case "$GITHUB_REF" in\n'
+              '  refs/heads/main)\n'
+              '    docker buildx build --push \\\n'
+              '      -t ghcr.io/o/api:"$TAG" ./api\n'
+              '    kustomize edit set image ghcr.io/o/api=ghcr.io/o/api:"$TAG"\n'
+              '    ;;\n'
+              'esac\n')
+    cmds = {c.line: c for c in expanded_commands(script)}
+    build, write = cmds[4], cmds[6]
+    assert build.words == ["docker", "buildx", "build", "--push", "-t", "ghcr.io/o/api:$(git rev-parse --short HEAD)", "./api"]
+    assert build.conditional and write.words[:4] == ["kustomize", "edit", "set", "image"]
+    (tw,) = find_tag_writes(script)
+    assert (tw.line, tw.kind, tw.image) == (6, "git-rev-parse-short", "ghcr.io/o/api")

@@ -8,6 +8,7 @@ from typing import Callable
 import pytest
 
 from buildgate.repo import Repo
+from buildgate.workflow import builds
 from buildgate.workflow import checks as wc
 from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import run_features, verdicts
@@ -127,10 +128,10 @@ def test_w1b_reports_conflicting_workflows(tmp_path: Path) -> None:
 
 def test_built_commit_and_expected_tags(good) -> None:
     repo = Repo(good.path)
-    assert wc.built_commit(repo, WF, "main") == good.built_commit  # skips the bot's [skip ci] commits
-    tags = wc.expected_tags(repo, good.target, WF, good.built_commit, "main")
+    assert builds.built_commit(repo, WF, "main") == good.built_commit  # skips the bot's [skip ci] commits
+    tags = builds.expected_tags(repo, good.target, WF, good.built_commit, "main")
     assert {k: sorted(v) for k, v in tags.items()} == {k: sorted(v) for k, v in good.tags.items()}
-    assert wc.find_build_workflows(repo, good.target) == [WF]
+    assert builds.find_build_workflows(repo, good.target) == [WF]
 
 
 def test_end_to_end_good_and_mutant(tmp_path: Path) -> None:
