@@ -16,6 +16,7 @@ from buildgate.errors import CannotDecide, InputError
 from buildgate.kustomize import ImageOverride, Kustomization
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
+from buildgate.shell import dequote, parse
 
 _HEX = re.compile(r"[0-9a-f]{4,40}")
 _PREFIXED = re.compile(r"(?P<prefix>.+?[-_.])(?P<hex>[0-9a-f]{7,40})")
@@ -215,10 +216,9 @@ class UpdateJob:
                 f"{short(self.sha)} ({when(self.timestamp)}, {self.subject!r})")
 
 
-_WRITES = re.compile(
-    r"\bsed\s+(?:-[a-zA-Z]*\s+)*-[a-zA-Z]*i|\byq\b|\bkustomize\s+edit\b|\bgit\s+(?:add|commit)\b|\btee\b|"
-    r"\bperl\s+-[a-z]*i|>\s*\S*kustomization", re.I)
 _WRITING_ACTIONS = re.compile(r"commit|kustomize|yq|image-tag|update-image", re.I)
+_WRITERS = {"yq", "tee"}
+_PREFIXES = {"sudo", "env", "command", "exec", "nice", "time"}
 
 
 def _strings(node: Any) -> Iterable[str]:
@@ -233,23 +233,64 @@ def _strings(node: Any) -> Iterable[str]:
             yield from _strings(v)
 
 
-def job_writes_kustomization(job: Any, kust_path: str) -> bool:
-    """Does this job's text name the kustomization and something that writes it?
+def _runs_a_writer(script: str) -> bool:
+    """Does a shell script run something that writes files in place (read with buildgate.shell):
+    ``sed -i``/``perl -i``, ``yq``, ``kustomize edit``, ``git add``/``git commit``, ``tee``, or a
+    redirection into a kustomization file?"""
+    for cmd, _ in parse(script).simple_commands():
+        for k, tok in enumerate(cmd.tokens):
+            if tok.op and tok.text in (">", ">>", ">|") and k + 1 < len(cmd.tokens):
+                if "kustomization" in dequote(cmd.tokens[k + 1].text):
+                    return True
+        argv = [dequote(w) for w in cmd.argv]
+        while argv and (argv[0] in _PREFIXES or "=" in argv[0] and not argv[0].startswith("-")):
+            argv = argv[1:]
+        if not argv:
+            continue
+        name, args = posixpath.basename(argv[0]), argv[1:]
+        if name in _WRITERS:
+            return True
+        if name in ("sed", "perl") and any(a.startswith("-") and not a.startswith("--") and "i" in a for a in args):
+            return True
+        if name in ("sed", "gsed") and any(a.startswith("--in-place") for a in args):
+            return True
+        if name == "kustomize" and args[:1] == ["edit"]:
+            return True
+        if name == "git" and any(a in ("add", "commit") for a in args[:3]):
+            return True
+    return False
 
-    A text match, on purpose: the job names the path (or cds/sets working-directory to its folder
-    and runs ``kustomize edit``), and runs a writer (``sed -i``, ``yq``, ``kustomize edit``,
-    ``git add``/``git commit``, ``tee``, a redirect) or uses a commit/kustomize action.
+
+def job_writes_kustomization(job: Any, kust_path: str) -> bool:
+    """Does this job name the kustomization and run something that writes it?
+
+    The job names the path (or runs in its folder and names the file or ``kustomize edit``), and a
+    ``run:`` script runs a writer (read with the shell reader: ``sed -i``, ``yq``, ``kustomize
+    edit``, ``git add``/``git commit``, ``tee``, a redirection into the file), or a step uses a
+    commit/kustomize/image-tag action. Older workflow files are read as plain YAML, so a job of a
+    revision whose workflow model would not build is still recognised.
     """
     text = "\n".join(_strings(job))
     folder = posixpath.dirname(kust_path)
     names_path = kust_path in text
     if not names_path:
-        in_folder = not folder or re.search(rf"(?:^|[\s'\"=:]|\./){re.escape(folder)}/?(?:$|[\s'\"&;])", text, re.M)
+        in_folder = not folder or any(
+            folder in (w.strip("./'\"") for w in s.replace("=", " ").replace(":", " ").split()) for s in _strings(job))
         names_path = bool(in_folder) and (posixpath.basename(kust_path) in text or "kustomize edit" in text)
     if not names_path:
         return False
-    uses = [s.get("uses", "") for s in (job.get("steps") or []) if isinstance(s, dict)] if isinstance(job, dict) else []
-    return bool(_WRITES.search(text)) or any(isinstance(u, str) and _WRITING_ACTIONS.search(u) for u in uses)
+    steps = job.get("steps") if isinstance(job, dict) else None
+    if not isinstance(steps, list):  # a file that isn't YAML: read it whole as a script
+        return isinstance(job, str) and _runs_a_writer(job)
+    for step in steps:
+        if not isinstance(step, dict):
+            continue
+        uses, run = step.get("uses"), step.get("run")
+        if isinstance(uses, str) and _WRITING_ACTIONS.search(uses):
+            return True
+        if isinstance(run, str) and _runs_a_writer(run):
+            return True
+    return False
 
 
 def _workflow_jobs(repo: Repo, rel: str) -> list[tuple[str, Any]]:

@@ -175,9 +175,10 @@ def test_the_detector_sees_the_readers_it_replaced():
 
 # Modules outside this change that still match shell text on their own, and why. An entry must go
 # when its module is moved onto buildgate.shell (the test fails while a listed module is clean).
-KNOWN_READERS = {
-    "buildgate/tag_history.py": "K3's job_writes_kustomization: a deliberate text match over a whole job "
-                                "(history area; to move onto buildgate.shell)",
+KNOWN_READERS: dict[str, str] = {}
+# Modules whose keyword-shaped regular expressions read another grammar than shell.
+NOT_SHELL = {
+    "buildgate/gitops/values.py": "Helm's Go template actions ({{ if }}, {{ range }}, {{ end }}), not shell",
 }
 
 
@@ -189,6 +190,6 @@ def test_no_module_outside_the_shell_package_tokenises_shell():
         if (LIBRARY / "shell") in path.parents:
             continue
         found = [f"{line}: {what}" for line, what in shell_readers(path.read_text())]
-        if found:
+        if found and str(path.relative_to(LIBRARY.parent)) not in NOT_SHELL:
             offenders[str(path.relative_to(LIBRARY.parent))] = found
     assert sorted(offenders) == sorted(KNOWN_READERS), offenders
