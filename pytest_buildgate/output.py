@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from buildgate.errors import BuildgateError
 from buildgate.reports import cucumber, gate, junit, markdown, terminal, verdicts
+from buildgate.reports.annotations import workflow_commands
 from buildgate.reports.files import write_report
-from buildgate.reports.step_summary import append_step_summary
+from buildgate.reports.step_summary import append_step_summary, in_actions
 from pytest_buildgate.target import target_of
 from pytest_buildgate.verdicts import other_failures, verdicts_of
 
@@ -67,6 +69,11 @@ def build_report(config: pytest.Config, interrupted: bool = False) -> dict[str, 
     """Aggregate verdicts, apply waivers, let plugins add to it, and decide the gate."""
     target = target_of(config)
     described = target.describe() if target else {"name": "sandbox", "source": "<sandbox>", "sandbox": True}
+    if target is not None and target.repo_path is not None:
+        try:
+            described["commit"] = target.repo().head()
+        except BuildgateError:
+            pass  # not a git checkout: every repository criterion already says so
     report = verdicts.aggregate(verdicts_of(config).values(), described)
     if interrupted:
         report["interrupted"] = True
@@ -117,3 +124,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.write_line(terminal.gate_line(report))
     for problem in config.stash.get(_WRITE_PROBLEMS_KEY, []):
         terminalreporter.write_line(problem, red=True)
+    if in_actions():
+        for line in workflow_commands(report):
+            terminalreporter.write_line(line)

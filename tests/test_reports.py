@@ -74,3 +74,44 @@ def test_an_interrupted_run_says_so_and_closes_the_gate(tmp_path):
     assert report["criteria"]["W1"]["verdict"] == "pass"
     assert "**Gate:** closed: the run was interrupted" in md.read_text()
     assert "gate: closed (the run was interrupted)" in out
+
+
+def test_in_actions_failures_become_annotations_and_the_summary_links_blobs(tmp_path):
+    """GITHUB_ACTIONS=true: a workflow command per failed/errored criterion, at its file:line."""
+    from tests.helpers import run_pytest
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@x", "commit", "-q",
+                    "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    (tmp_path / "t").mkdir()
+    target = tmp_path / "t" / "target.yml"
+    target.write_text(f"repo: {{path: {repo}, github: ardenone/moltbook-org}}\n")
+    shutil.copy(DATA / "demo_steps.py", tmp_path / "demo_steps.py")
+    (tmp_path / "demo.feature").write_text((DATA / "demo.feature").read_text())
+    summary = tmp_path / "summary.md"
+    code, report, out = run_pytest(
+        str(tmp_path / "demo.feature"), "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), "-p", "conftest",
+        "-p", "demo_steps", "--target", str(target), cwd=tmp_path,
+        env={"PYTHONPATH": f"{ROOT}:{tmp_path}", "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert code == 1, out
+    commands = [ln for ln in out.splitlines() if ln.startswith("::error ")]
+    assert "::error file=demo.txt,line=2,title=W2 fail%3A " in "\n".join(commands), commands
+    assert any(ln.startswith("::error file=demo.yml,line=3,title=W3 error%3A ") for ln in commands), commands
+    assert not any("W1 " in ln for ln in commands)  # W1 passed
+    assert f"[demo.txt:2](https://github.com/ardenone/moltbook-org/blob/{head}/demo.txt#L2)" in summary.read_text()
+
+
+def test_annotation_text_cannot_end_the_command_or_start_another():
+    from buildgate.reports.annotations import workflow_commands
+
+    hostile = "a,b:c.yml:4 100% done\n::error title=W1::all good\r\n"
+    report = {"criteria": {"W1": {"verdict": "fail", "title": "t,1:2", "message": hostile,
+                                  "evidence": []}}}
+    [line] = workflow_commands(report)
+    props, message = line[len("::error "):].split("::", 1)  # properties can't hold an unescaped ":"
+    assert "\n" not in line and "\r" not in line  # so no second command can start
+    assert ":" not in props and props.startswith("file=a%2Cb%3Ac.yml,line=4,title=W1 fail%3A t%2C1%3A2")
+    assert message.startswith("a,b:c.yml:4 100%25 done ::error")  # harmless inside the message

@@ -10,6 +10,7 @@ import html
 import re
 from typing import Any
 
+from buildgate.reports.annotations import blob_links
 from buildgate.verdict import Verdict
 
 _ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "⏭️", "waived": "🟡", "not checked": "·"}
@@ -36,9 +37,20 @@ def gate_line(report: dict[str, Any]) -> str | None:
     return "closed by " + ", ".join(f"{k} ({v})" for k, v in gate["blocking"].items())
 
 
-def markdown(report: dict[str, Any], title: str = "buildgate audit") -> str:
-    """A Markdown audit report: a summary table, then per criterion its evidence and claims."""
+def markdown(report: dict[str, Any], title: str = "buildgate audit", link_blobs: bool = False) -> str:
+    """A Markdown audit report: a summary table, then per criterion its evidence and claims.
+
+    ``link_blobs``: link each repository ``file:line`` of messages and evidence to the blob at the
+    audited commit (``target.github`` and ``target.commit`` of the report), as the GitHub step
+    summary does.
+    """
     target = report.get("target", {})
+    github, commit = target.get("github"), target.get("commit")
+
+    def text(value: Any, limit: int | None = None) -> str:
+        escaped = inline(value, limit)
+        return blob_links(escaped, github, commit) if link_blobs and github and commit else escaped
+
     s = report["summary"]
     out = [f"# {inline(title)}: {inline(target.get('name', '?'))}", ""]
     state = gate_line(report)
@@ -57,14 +69,14 @@ def markdown(report: dict[str, Any], title: str = "buildgate audit") -> str:
             claims_by_criterion.setdefault(cid, []).append(claim["text"])
     for cid, c in report["criteria"].items():
         verdict = Verdict(c["verdict"])
-        msg = "" if verdict in (Verdict.PASS, Verdict.NOT_CHECKED) else inline(c["message"], 300)
+        msg = "" if verdict in (Verdict.PASS, Verdict.NOT_CHECKED) else text(c["message"], 300)
         out.append(f"| {inline(cid)} | {_ICON.get(verdict.value, '·')} {verdict.value} | {inline(c['title'])} | {msg} |")
     out.append("")
     for cid, c in report["criteria"].items():
         verdict = Verdict(c["verdict"])
         if verdict == Verdict.NOT_CHECKED:
             continue
-        head = f"**{verdict.value}**" + ("" if verdict == Verdict.PASS else f": {inline(c['message'])}")
+        head = f"**{verdict.value}**" + ("" if verdict == Verdict.PASS else f": {text(c['message'])}")
         out += [f"## {inline(cid)}: {inline(c['title'])}", "", head, ""]
         if c["scenarios"]:
             out.append("Scenarios:")
@@ -76,7 +88,7 @@ def markdown(report: dict[str, Any], title: str = "buildgate audit") -> str:
             out.append("")
         if c["evidence"]:
             out.append("Evidence:")
-            out += [f"- {inline(e)}" for e in c["evidence"][:50]]
+            out += [f"- {text(e)}" for e in c["evidence"][:50]]
             if len(c["evidence"]) > 50:
                 out.append(f"- … and {len(c['evidence']) - 50} more")
             out.append("")
