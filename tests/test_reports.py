@@ -113,5 +113,5 @@ def test_annotation_text_cannot_end_the_command_or_start_another():
     [line] = workflow_commands(report)
     props, message = line[len("::error "):].split("::", 1)  # properties can't hold an unescaped ":"
     assert "\n" not in line and "\r" not in line  # so no second command can start
-    assert ":" not in props and props == "file=c.yml,line=4,title=W1 fail%3A t%2C1%3A2"
+    assert ":" not in props and props == "title=W1 fail%3A t%2C1%3A2"  # "b:c.yml:4" is no repository path
     assert message.startswith("a,b:c.yml:4 100%25 done ::error")  # harmless inside the message
