@@ -268,6 +268,7 @@ def build(dest: Path, commits: int = 750, seed: int = 11) -> RealisticRepo:
     w.put(KUSTOMIZATION, template(KUSTOMIZATION).replace("__NEW_TAG__", "latest"))
     human("feat: moltbook api and frontend with Kubernetes manifests")
     api_version = 0
+    merged = False
 
     while n < commits:
         i = n
@@ -316,6 +317,8 @@ def build(dest: Path, commits: int = 750, seed: int = 11) -> RealisticRepo:
             msg = "docs: restore DOCKER_BUILD.md"
         else:
             roll = rng.random()
+            if not merged and i >= commits * 0.2:
+                roll = 0.5  # at least one merged side branch, even in a short history
             if roll < 0.30:
                 api_version += 1
                 w.put("api/app/version.txt", f"moltbook-api 1.{api_version}.0\n")
@@ -343,6 +346,7 @@ def build(dest: Path, commits: int = 750, seed: int = 11) -> RealisticRepo:
                 w.put("README.md", re.sub(r"\n*Last checked: \d+\.\n?$", "", readme) + f"\n\nLast checked: {i}.\n")
                 msg = "docs: README touch-up"
             elif roll < 0.52 and n < commits - 1:  # a side branch of two commits, merged
+                merged = True
                 side, side_changes = None, {}
                 for k in range(2):
                     touch_note()

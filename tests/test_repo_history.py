@@ -1,0 +1,192 @@
+"""Repo in history walks: incremental trees, derived git answers, replay facts, and git that can't be lied to."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from benchmarks.realistic_repo import build
+from buildgate import repo as repo_mod
+from buildgate.repo import Repo, first_parent_trees, frozen_state
+
+_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull, "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"}
+
+
+def _git(root, *args):
+    return subprocess.run(["git", "-C", str(root), *args], check=True, env=_ENV, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def realistic(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("realistic") / "repo", commits=90)
+
+
+def _first_parent(root):
+    return list(reversed(_git(root, "rev-list", "--first-parent", "HEAD").split()))
+
+
+def test_incremental_trees_equal_a_full_listing_at_every_commit(realistic):
+    repo = Repo(realistic.path)
+    shas = _first_parent(realistic.path)
+    assert any(len(_git(realistic.path, "rev-list", "--parents", "-1", s).split()) > 2 for s in shas)  # merges too
+    for at in first_parent_trees(repo, shas):
+        full = repo_mod._parse_listing(_git(realistic.path, "ls-tree", "-r", "-t", "-l", "-z", "--full-tree", at.rev))
+        assert {p: e[:3] for p, e in at._ls_tree().items()} == {p: e[:3] for p, e in full.items()}, at.rev
+        assert {p: e[3] for p, e in at._ls_tree().items() if e[1] == "blob"} == \
+               {p: e[3] for p, e in full.items() if e[1] == "blob"}, at.rev  # sizes, for the read limit
+
+
+def test_trees_follow_deleted_folders_type_changes_and_symlinks(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "a").mkdir()
+    (root / "a" / "b.txt").write_text("b")
+    (root / "c").write_text("file")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "1")
+    _git(root, "rm", "-rq", "a", "c")
+    (root / "c").mkdir()
+    (root / "c" / "d.txt").write_text("d")
+    os.symlink("c/d.txt", root / "link")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "2")
+    shas = _first_parent(root)
+    walked = list(first_parent_trees(Repo(root), shas))
+    assert set(walked[1]._ls_tree()) == {"c", "c/d.txt", "link"}
+    assert walked[1].read_text("link") == "d"
+    assert walked[0].read_text("c") == "file"
+
+
+def _k3_questions(sha: str, first: str) -> list[tuple[str, ...]]:
+    return [
+        ("log", "--no-color", "--no-ext-diff", "--no-textconv", "-p", "-U0", "--format=%x1e%H%x1f%an%x1f%s", sha, "--",
+         "k8s/kustomization.yml"),
+        ("log", "--reverse", "--format=%H%x1f%ct%x1f%s", sha, "--", ".github/workflows"),
+        ("log", "--format=%H", sha, "--", "DOCKER_BUILD.md", "scripts"),
+        ("rev-list", "--ancestry-path", f"{first}..{sha}"),
+        ("merge-base", "--is-ancestor", first, sha),
+    ]
+
+
+def test_derived_answers_equal_what_git_says_at_every_commit(realistic):
+    """Path-limited logs, ancestry paths and ancestry tests are derived from the parent's answer
+    along the walk; each must be byte for byte what git answers."""
+    repo = Repo(realistic.path)
+    shas = _first_parent(realistic.path)
+    repo_mod._ANSWERS.clear()
+    derived = 0
+    calls = []
+    real_exec = Repo._exec
+
+    def counting(self, args, input_bytes=None):
+        calls.append(args)
+        return real_exec(self, args, input_bytes)
+
+    Repo._exec = counting
+    try:
+        for at in first_parent_trees(repo, shas):
+            for q in _k3_questions(at.rev, shas[3]):
+                before = len(calls)
+                got = repo._answer(q, None, repo_mod.answer_kind(q))
+                derived += len(calls) == before
+                want = real_exec(repo, q)
+                assert (got[0], got[1]) == (want.returncode, want.stdout), (at.rev[:7], q)
+    finally:
+        Repo._exec = real_exec
+    assert derived > len(shas) * 2  # most answers came without running git
+
+
+def test_answers_about_refs_are_kept_only_while_the_state_is_frozen(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    (root / "f").write_text("1")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "1")
+    repo = Repo(root)
+    first = repo.git("rev-parse", "main").strip()
+    with frozen_state():
+        assert repo.git("rev-parse", "main").strip() == first
+        (root / "f").write_text("2")
+        _git(root, "commit", "-qam", "2")
+        assert repo.git("rev-parse", "main").strip() == first  # promised not to change
+    assert repo.git("rev-parse", "main").strip() != first
+    assert repo_mod.answer_kind(("rev-parse", "--disambiguate=abc1234")) == "state"
+    assert repo_mod.answer_kind(("show", "-s", first, "--")) == "immutable"
+    assert repo_mod.answer_kind(("log", "--all", first)) == "state"
+
+
+def test_replace_refs_and_grafts_do_not_rewrite_history(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    for i in range(3):
+        (root / "f").write_text(str(i))
+        if i == 1:
+            (root / "wf.yml").write_text("x")
+        _git(root, "add", "-A")
+        _git(root, "commit", "-qm", f"c{i}")
+    c0, c1, c2 = reversed(_git(root, "rev-list", "HEAD").split())
+    _git(root, "replace", c2, c0)  # HEAD's content replaced by the first commit's
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "grafts").write_text(f"{c1}\n")  # c1 made a root commit
+    repo = Repo(root)
+    assert [c.subject for c in repo.log()] == ["c2", "c1", "c0"]
+    assert repo.at("HEAD").exists("wf.yml")
+    assert repo.at(c2).read_text("f") == "2"
+
+
+def test_exists_and_listing_facts_replay_at_other_revisions(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "d").mkdir()
+    (root / "d" / "a.md").write_text("a")
+    (root / "x.sh").write_text("x")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "1")
+    (root / "d" / "a.md").write_text("changed")  # same names, new content
+    (root / "notes.md").write_text("n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "2")
+    one, two = _first_parent(root)
+    a, b = Repo(root).at(one), Repo(root).at(two)
+    with a.recording() as facts:
+        assert a.exists("d/a.md") and a.is_dir("d") and a.any_file_named("x.sh") and not a.any_file_matching("*.txt")
+    assert b.replay_equal(facts)  # content changed, but nothing these calls looked at
+    with a.recording() as listing:
+        a.list_files("d")
+    assert not b.replay_equal(listing)  # the folder's tree changed
+    with a.recording() as named:
+        assert not a.any_file_named("notes.md")
+    assert not b.replay_equal(named)
+
+
+def test_memo_reuses_a_value_only_where_its_reads_are_equal(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "k.yml").write_text("a: 1\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "1")
+    (root / "other").write_text("o")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "2")
+    (root / "k.yml").write_text("a: 2\n")
+    _git(root, "commit", "-qam", "3")
+    shas = _first_parent(root)
+    made = []
+
+    def make(r):
+        made.append(r.rev)
+        return r.read_text("k.yml")
+
+    values = []
+    for s in shas:
+        r = Repo(root).at(s)
+        values.append(r.memo("test", "k", lambda r=r: make(r)))
+    assert values == ["a: 1\n", "a: 1\n", "a: 2\n"]
+    assert made == [shas[0], shas[2]]
