@@ -23,6 +23,7 @@ commit ids are the same on every machine.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import subprocess
@@ -390,3 +391,22 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def add_commit(path: Path, n: int) -> str:
+    """One more ordinary commit on top of HEAD (an API release and a status note), as a new day's
+    work would add; returns its id."""
+    path = Path(path)
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull, "LC_ALL": "C"}
+    last = int(subprocess.run(["git", "-C", str(path), "log", "-1", "--format=%ct"], capture_output=True, text=True,
+                              check=True, env=env).stdout)
+    who = HUMANS[n % len(HUMANS)]
+    env.update(GIT_AUTHOR_NAME=who[0], GIT_AUTHOR_EMAIL=who[1], GIT_COMMITTER_NAME=who[0], GIT_COMMITTER_EMAIL=who[1],
+               GIT_AUTHOR_DATE=f"@{last + 3600} +0000", GIT_COMMITTER_DATE=f"@{last + 3600} +0000")
+    (path / "api" / "app" / "version.txt").write_text(f"moltbook-api 9.{n}.0\n")
+    note = path / f"FOLLOW_UP_{n:03d}.md"
+    note.write_text(f"# Follow-up {n}\n\nChecked the build again; see `k8s/kustomization.yml`.\n")
+    for args in (["add", "-A"], ["commit", "-q", "--no-verify", "-m", f"feat(api): release 9.{n}.0"]):
+        subprocess.run(["git", "-C", str(path), *args], check=True, env=env, capture_output=True)
+    return subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                          env=env).stdout.strip()

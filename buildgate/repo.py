@@ -183,6 +183,7 @@ def first_parent_trees(repo: "Repo", shas: list[str]) -> Iterator["Repo"]:
             if size.isdigit():
                 sizes[oid] = int(size)
     first = repo.at(shas[0])
+    first._head = shas[0]
     tree = _Tree(first._ls_tree(), records[0][1])
     first._tree = tree
     _keep_tree(root, shas[0], tree)
@@ -207,7 +208,8 @@ def first_parent_trees(repo: "Repo", shas: list[str]) -> Iterator["Repo"]:
 # -- git answers -------------------------------------------------------------------------------
 _REF_OPTIONS = re.compile(
     r"^--(all|branches|tags|remotes|glob|exclude|reflog|since|until|before|after|max-age|min-age|disambiguate|"
-    r"is-|show-|abbrev-ref|symbolic|git-dir|stdin|walk-reflogs|alternate-refs|bisect|indexed-objects|not)|^-g$")
+    r"is-(shallow|inside|bare)|show-|abbrev-ref|symbolic|git-dir|stdin|walk-reflogs|alternate-refs|bisect|"
+    r"indexed-objects|not)|^-g$")
 _ANSWERS: "OrderedDict[tuple, tuple[int, bytes, bytes]]" = OrderedDict()  # immutable answers
 _ANSWER_BUDGET = 64 * 1024 * 1024
 _answer_bytes = 0
@@ -350,7 +352,7 @@ class Repo:
 
     def _derive(self, args: tuple[str, ...]) -> tuple[int, bytes, bytes] | None:
         """The answer at a single-parent commit R from the same question at its parent P:
-        ``merge-base --is-ancestor X R`` is ``X == R`` or the answer at P; a path-limited
+        ``merge-base --is-ancestor X R`` is true for R or its parents, else the answer at P; a path-limited
         ``log``/``rev-list`` at R is P's answer, plus R's own record when R changed one of the
         paths; ``rev-list --ancestry-path A..R`` is P's answer plus R when P is A or in it."""
         root = str(self.root)
@@ -363,6 +365,8 @@ class Repo:
             if x == r:
                 return (0, b"", b"")
             parents = _PARENTS.get((root, r))
+            if parents and x in parents:
+                return (0, b"", b"")
             if not parents or len(parents) != 1:
                 return None
             got = _ANSWERS.get((root, args[:i + 2] + (x, parents[0]), None))
@@ -725,7 +729,7 @@ class Repo:
                 return self.read_bytes(joined, limit, _hops + 1)
             if size > limit:
                 raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
-            return self._blob(oid, limit, rel)
+            return self._blob(oid, limit, rel, size)
         self._record(("worktree",))
         path = self.root / clean
         if path.is_symlink():
@@ -743,17 +747,18 @@ class Repo:
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror}", rel) from None
 
-    def _blob(self, oid: str, limit: int = MAX_FILE_BYTES, rel: str | None = None) -> bytes:
+    def _blob(self, oid: str, limit: int = MAX_FILE_BYTES, rel: str | None = None, size: int = -1) -> bytes:
         """A blob's content; its size is checked before it is read when the listing did not say."""
         cached = _BLOBS.get(oid)
         if cached is not None:
             if len(cached) > limit:
                 raise InputError(f"file is {len(cached)} bytes, over the {limit}-byte limit", rel or oid[:12])
             return cached
-        size_out = self._exec(("cat-file", "-s", oid))
-        if size_out.returncode != 0:
-            raise InputError(f"git cat-file failed for blob {oid[:12]}", str(self.root))
-        size = int(size_out.stdout.strip() or 0)
+        if size < 0:
+            size_out = self._exec(("cat-file", "-s", oid))
+            if size_out.returncode != 0:
+                raise InputError(f"git cat-file failed for blob {oid[:12]}", str(self.root))
+            size = int(size_out.stdout.strip() or 0)
         if size > limit:
             raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel or oid[:12])
         proc = self._exec(("cat-file", "blob", oid))
@@ -852,6 +857,39 @@ class ContentCache:
 
 def _digest(answer: tuple[int, bytes, bytes]) -> str:
     return hashlib.sha256(b"%d\x00" % answer[0] + answer[1]).hexdigest()[:32]
+
+
+_DISAMBIGUATE = re.compile(r"--disambiguate=([0-9a-fA-F]{4,39})")
+
+
+def still_true(repo: "Repo", facts: list) -> list[bool]:
+    """Whether each recorded answer about the repository's state (``[args, input, digest]``, see
+    :meth:`Repo.git`) is still what git answers. The ``rev-parse --disambiguate=PREFIX`` answers
+    (abbreviated ids in tags) are checked together with one ``git cat-file --batch-check``; the
+    others are asked again, once each."""
+    out = [False] * len(facts)
+    prefixes: dict[str, list[int]] = {}
+    for n, (args, text, digest) in enumerate(facts):
+        m = _DISAMBIGUATE.fullmatch(args[1]) if len(args) == 2 and args[0] == "rev-parse" and not text else None
+        if m:
+            prefixes.setdefault(m.group(1).lower(), []).append(n)
+            continue
+        got = repo._answer(tuple(args), text.encode("latin-1") if text else None, "state")
+        out[n] = _digest(got) == digest
+    if prefixes:
+        names = sorted(prefixes)
+        check = repo._exec(("cat-file", "--batch-check=%(objectname)"), ("\n".join(names) + "\n").encode())
+        lines = check.stdout.decode(errors="replace").splitlines() if check.returncode == 0 else []
+        for name, line in zip(names, lines) if len(lines) == len(names) else ():
+            if line.endswith(" missing"):
+                answer = (0, b"", b"")
+            elif _HEX40.fullmatch(line) and line.startswith(name):
+                answer = (0, line.encode() + b"\n", b"")
+            else:  # ambiguous: ask rev-parse itself
+                answer = repo._answer(("rev-parse", f"--disambiguate={name}"), None, "state")
+            for n in prefixes[name]:
+                out[n] = _digest(answer) == facts[n][2]
+    return out
 
 
 class _Recording:
