@@ -102,6 +102,9 @@ class _Writer:
     def text(self, path: str) -> str:
         return self.files[path][1].decode()
 
+    def edit(self, path: str, old: str, new: str) -> None:
+        self.put(path, self.text(path).replace(old, new), self.files[path][0])
+
     def commit(self, message: str, who: tuple[str, str], branch: str = "main", parent: int | None = None,
                merge: int | None = None, tick: int = 0) -> int:
         self.clock += tick or 3600
@@ -285,20 +288,16 @@ def build(dest: Path, commits: int = 750, seed: int = 11) -> RealisticRepo:
                 w.put(f"scripts/{s}", template(f"scripts/{s}"), "100755")
             msg, builds_image = "ci: build images on GitHub Actions; the devpod can't (nested overlayfs)", True
         elif due == "buildx_doc":
-            doc = w.text("DOCKER_BUILD.md").replace(
-                "## Build on a local machine\n",
-                "## Build on a local machine\n\nFirst set up a Buildx builder with "
-                "`./scripts/setup-docker-buildx.sh` (once per machine).\n")
-            w.put("DOCKER_BUILD.md", doc)
+            w.edit("DOCKER_BUILD.md", "## Build on a local machine\n",
+                   "## Build on a local machine\n\nFirst set up a Buildx builder with "
+                   "`./scripts/setup-docker-buildx.sh` (once per machine).\n")
             msg = "docs: set up buildx before local builds"
         elif due == "rejected_option":
             w.put("scripts/build-images-devpod.sh", _DEVPOD_WITH_OPTIONS.format(workflow=workflow.rsplit("/", 1)[-1]),
                   "100755")
-            doc = w.text("DOCKER_BUILD.md").replace(
-                "scripts/check-build-status.sh           # lists the latest runs of the workflow\n",
-                "scripts/check-build-status.sh           # lists the latest runs of the workflow\n"
-                "scripts/build-images-devpod.sh --watch  # starts the build and follows it\n")
-            w.put("DOCKER_BUILD.md", doc)
+            w.edit("DOCKER_BUILD.md", "scripts/check-build-status.sh           # lists the latest runs of the workflow\n",
+                   "scripts/check-build-status.sh           # lists the latest runs of the workflow\n"
+                   "scripts/build-images-devpod.sh --watch  # starts the build and follows it\n")
             msg = "feat(scripts): devpod trigger takes --ref; docs: follow the build"
         elif due == "wf_renamed":
             w.delete(workflow)

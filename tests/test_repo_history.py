@@ -23,6 +23,28 @@ def realistic(tmp_path_factory):
     return build(tmp_path_factory.mktemp("realistic") / "repo", commits=90)
 
 
+def _repo_with(tmp_path, *commits):
+    """A repository with one commit per ``{path: content}`` (None deletes; ``("link", target)``
+    makes a symlink); returns (root, commit ids oldest first)."""
+    root = tmp_path / "r"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    for n, files in enumerate(commits):
+        for rel, content in files.items():
+            path = root / rel
+            if content is None:
+                _git(root, "rm", "-rq", rel)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, tuple):
+                os.symlink(content[1], path)
+            else:
+                path.write_text(content)
+        _git(root, "add", "-A")
+        _git(root, "commit", "-qm", f"c{n}")
+    return root, _first_parent(root)
+
+
 def _first_parent(root):
     return list(reversed(_git(root, "rev-list", "--first-parent", "HEAD").split()))
 
@@ -39,21 +61,8 @@ def test_incremental_trees_equal_a_full_listing_at_every_commit(realistic):
 
 
 def test_trees_follow_deleted_folders_type_changes_and_symlinks(tmp_path):
-    root = tmp_path / "r"
-    root.mkdir()
-    _git(root, "init", "-q")
-    (root / "a").mkdir()
-    (root / "a" / "b.txt").write_text("b")
-    (root / "c").write_text("file")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "1")
-    _git(root, "rm", "-rq", "a", "c")
-    (root / "c").mkdir()
-    (root / "c" / "d.txt").write_text("d")
-    os.symlink("c/d.txt", root / "link")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "2")
-    shas = _first_parent(root)
+    root, shas = _repo_with(tmp_path, {"a/b.txt": "b", "c": "file"},
+                            {"a": None, "c": None, "c/d.txt": "d", "link": ("link", "c/d.txt")})
     walked = list(first_parent_trees(Repo(root), shas))
     assert set(walked[1]._ls_tree()) == {"c", "c/d.txt", "link"}
     assert walked[1].read_text("link") == "d"
@@ -100,14 +109,8 @@ def test_derived_answers_equal_what_git_says_at_every_commit(realistic):
 
 
 def test_answers_about_refs_are_kept_only_while_the_state_is_frozen(tmp_path):
-    root = tmp_path / "r"
-    root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
-    (root / "f").write_text("1")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "1")
+    root, (first,) = _repo_with(tmp_path, {"f": "1"})
     repo = Repo(root)
-    first = repo.git("rev-parse", "main").strip()
     with frozen_state():
         assert repo.git("rev-parse", "main").strip() == first
         (root / "f").write_text("2")
@@ -120,16 +123,7 @@ def test_answers_about_refs_are_kept_only_while_the_state_is_frozen(tmp_path):
 
 
 def test_replace_refs_and_grafts_do_not_rewrite_history(tmp_path):
-    root = tmp_path / "r"
-    root.mkdir()
-    _git(root, "init", "-q", "-b", "main")
-    for i in range(3):
-        (root / "f").write_text(str(i))
-        if i == 1:
-            (root / "wf.yml").write_text("x")
-        _git(root, "add", "-A")
-        _git(root, "commit", "-qm", f"c{i}")
-    c0, c1, c2 = reversed(_git(root, "rev-list", "HEAD").split())
+    root, (c0, c1, c2) = _repo_with(tmp_path, {"f": "0"}, {"f": "1", "wf.yml": "x"}, {"f": "2"})
     _git(root, "replace", c2, c0)  # HEAD's content replaced by the first commit's
     (root / ".git" / "info").mkdir(exist_ok=True)
     (root / ".git" / "info" / "grafts").write_text(f"{c1}\n")  # c1 made a root commit
@@ -140,19 +134,7 @@ def test_replace_refs_and_grafts_do_not_rewrite_history(tmp_path):
 
 
 def test_exists_and_listing_facts_replay_at_other_revisions(tmp_path):
-    root = tmp_path / "r"
-    root.mkdir()
-    _git(root, "init", "-q")
-    (root / "d").mkdir()
-    (root / "d" / "a.md").write_text("a")
-    (root / "x.sh").write_text("x")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "1")
-    (root / "d" / "a.md").write_text("changed")  # same names, new content
-    (root / "notes.md").write_text("n")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "2")
-    one, two = _first_parent(root)
+    root, (one, two) = _repo_with(tmp_path, {"d/a.md": "a", "x.sh": "x"}, {"d/a.md": "changed", "notes.md": "n"})
     a, b = Repo(root).at(one), Repo(root).at(two)
     with a.recording() as facts:
         assert a.exists("d/a.md") and a.is_dir("d") and a.any_file_named("x.sh") and not a.any_file_matching("*.txt")
@@ -166,18 +148,7 @@ def test_exists_and_listing_facts_replay_at_other_revisions(tmp_path):
 
 
 def test_memo_reuses_a_value_only_where_its_reads_are_equal(tmp_path):
-    root = tmp_path / "r"
-    root.mkdir()
-    _git(root, "init", "-q")
-    (root / "k.yml").write_text("a: 1\n")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "1")
-    (root / "other").write_text("o")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "2")
-    (root / "k.yml").write_text("a: 2\n")
-    _git(root, "commit", "-qam", "3")
-    shas = _first_parent(root)
+    root, shas = _repo_with(tmp_path, {"k.yml": "a: 1\n"}, {"other": "o"}, {"k.yml": "a: 2\n"})
     made = []
 
     def make(r):
