@@ -307,6 +307,7 @@ class Repo:
         # a check's result at a revision where everything it read is unchanged.
         self._recorders: list[set] = []
         self._head: str | None = None
+        self._index: tuple[tuple, list[str]] | None = None  # work tree: (index file stat, ls-files)
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r}, rev={self.rev!r})"
@@ -658,7 +659,17 @@ class Repo:
             self._record(("tracked", tuple(files)))
             return list(files)
         self._record(("worktree",))
-        return sorted(p for p in self.git("ls-files", "-z").split("\x00") if p)
+        index = self.root / ".git" / "index"
+        try:
+            st = index.stat()
+            key: tuple | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        if key is None or self._index is None or self._index[0] != key:
+            files = sorted(p for p in self.git("ls-files", "-z").split("\x00") if p)
+            self._index = (key, files) if key is not None else None
+            return files
+        return list(self._index[1])  # the index is unchanged: so is what git tracks
 
     def any_file_named(self, name: str) -> bool:
         """Whether git tracks a file called ``name`` in any folder."""
