@@ -9,7 +9,7 @@ segment until the file is under 100 KB. Hand-written: a few dozen SVG elements n
 from __future__ import annotations
 
 import datetime as _dt
-from xml.sax.saxutils import escape
+from html import escape
 
 from buildgate.timeline.engine import Timeline
 
@@ -23,8 +23,9 @@ _MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 _SHA_W = 40  # width of a 7-character short id at 9 px
 
 
-def _attr(text: str) -> str:
-    return escape(text, {'"': "&quot;"})
+def _text_width(text: str, size: int = 11) -> int:
+    """About how wide ``text`` is in the sans font at ``size`` px (DejaVu Sans averages 0.6 em)."""
+    return int(len(text) * size * 0.6) + 1
 
 
 def _date(ts: int, fmt: str = "%Y-%m-%d") -> str:
@@ -165,13 +166,15 @@ def _draw(tl: Timeline, closed_at: str | None, width: int, min_px: float) -> str
     lx = x0
     kinds = ["pass", "fail", "error"] + (["mixed"] if min_px > 0 else [])
     for k in kinds:
+        text = f"{k}: {LABEL[k]}"
         out.append(f'<rect x="{lx}" y="{ly}" width="14" height="10" fill="{COLOUR[k]}"/>'
-                   f'<text x="{lx + 18}" y="{ly + 9}">{k if k != "mixed" else "mixed"}: {LABEL[k]}</text>')
-        lx += 130
+                   f'<text x="{lx + 18}" y="{ly + 9}">{text}</text>')
+        lx += 18 + _text_width(text) + 18
+    text = "when the task was closed"
     out.append(f'<line x1="{lx}" y1="{ly + 5}" x2="{lx + 18}" y2="{ly + 5}" stroke="#0969da" stroke-width="1.5" '
-               f'stroke-dasharray="4 3"/><text x="{lx + 22}" y="{ly + 9}">when the task was closed</text>')
-    lx += 190
+               f'stroke-dasharray="4 3"/><text x="{lx + 22}" y="{ly + 9}">{text}</text>')
+    lx += 22 + _text_width(text) + 18
     out.append(f'<text x="{lx}" y="{ly + 9}" font-family="{_MONO}" font-size="9">abc1234</text>'
-               f'<text x="{lx + 46}" y="{ly + 9}">commit where the verdict changed (hover a segment for details)</text>')
+               f'<text x="{lx + 46}" y="{ly + 9}">verdict changed here (hover a segment for details)</text>')
     out.append("</g></svg>")
     return "\n".join(out) + "\n"
