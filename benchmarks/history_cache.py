@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.realistic_repo import add_commit, build  # noqa: E402
-from benchmarks.timing import goal, run_timed  # noqa: E402
+from benchmarks.timing import children_cpu, goal, load_note, run_timed  # noqa: E402
 
 GOAL_S = 2.0
 
@@ -41,13 +41,16 @@ def main() -> int:
         times = []
         for n in range(args.runs):
             add_commit(repo.path, n)
+            cpu0 = children_cpu()
             took, proc = run_timed(cmd, ok_codes=(0, 1))
+            cpu = children_cpu() - cpu0
             if "warning" in proc.stderr:
                 sys.exit(f"unexpected warning: {proc.stderr.strip()}")
             stats = json.loads(out.read_text())["stats"]
             times.append(took)
             print(f"after one new commit: {took:.2f} s ({stats['cached']} commits from the cache, "
-                  f"{stats['commits'] - stats['cached']} computed, {stats['run']} checks run)")
+                  f"{stats['commits'] - stats['cached']} computed, {stats['run']} checks run; {cpu:.2f} CPU s; "
+                  f"{load_note()})")
             if stats["commits"] - stats["cached"] > 2:
                 sys.exit("the cache did not serve the old commits")
     return goal(statistics.median(times), GOAL_S, "a re-run with the persistent cache after one new commit (median)")

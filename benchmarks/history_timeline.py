@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.realistic_repo import build  # noqa: E402
-from benchmarks.timing import goal, run_timed  # noqa: E402
+from benchmarks.timing import children_cpu, goal, load_note, run_timed  # noqa: E402
 
 GOAL_S = 30.0
 
@@ -35,12 +35,14 @@ def main() -> int:
         out = Path(tmp) / "t.json"
         cmd = [sys.executable, "-m", "buildgate", "history", "--repo", str(repo.path), "--jobs", str(args.jobs),
                "--json", str(out)]
+        cpu0 = children_cpu()
         times = [run_timed(cmd, ok_codes=(0, 1))[0] for _ in range(args.runs)]
+        cpu = (children_cpu() - cpu0) / args.runs
         stats = json.loads(out.read_text())["stats"]
     took = statistics.median(times)
     print(f"realistic repository: {repo.commits} commits, {repo.notes} status notes")
     print(f"buildgate history --jobs {args.jobs}: {took:.1f} s ({', '.join(f'{t:.1f}' for t in times)}); "
-          f"{stats['run']} checks run, {stats['reused']} reused")
+          f"{stats['run']} checks run, {stats['reused']} reused; {cpu:.1f} CPU s per run; {load_note()}")
     return goal(took, GOAL_S, f"the realistic repository's full history ({args.commits} commits, {args.jobs} jobs)")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,3 +34,14 @@ def goal(figure: float, limit: float, what: str, unit: str = "s") -> int:
     met = figure <= limit
     print(f"goal: {what} <= {limit:g}{unit}: {figure:.2f}{unit} -> {'met' if met else 'MISSED'}")
     return 0 if met else 1
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by finished child processes."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def load_note() -> str:
+    """The machine's load, to read a wall time by (others may be running)."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"

@@ -195,9 +195,10 @@ def run(
             jobs = 1  # a few commits: forking workers costs more than they save
         stats["jobs"] = jobs
         content = _content() if store is not None else None
-        chunks = _split(runs, jobs)
+        # twice as many chunks as workers: a worker that drew cheap commits takes another chunk
+        chunks = _split(runs, jobs * 2 if jobs > 1 and len(todo) >= 16 * jobs else jobs)
         if jobs == 1:
-            parts = [_run_chunk(root, target, chunks[0], wanted, reuse, None)]
+            parts = [_run_chunk(root, target, [r for c in chunks for r in c], wanted, reuse, None)]
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 n = len(chunks)
