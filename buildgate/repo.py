@@ -557,8 +557,7 @@ class Repo:
                 if tree.matches(fact[1]) != fact[2]:
                     return False
             elif kind == "match":
-                rx = glob_regex(fact[1])
-                if tuple(p for p in tree.files() if rx.fullmatch(p)) != fact[2]:
+                if tuple(p for p in tree.files() if glob_match(fact[1], p)) != fact[2]:
                     return False
             else:  # git history, the commit itself, the work tree: never replayable
                 return False
@@ -690,12 +689,11 @@ class Repo:
     def files_matching(self, pattern: str) -> list[str]:
         """Tracked files whose path matches ``pattern``, a path glob: ``*`` and ``?`` stay within
         one folder, ``**`` spans folders (``docs/**/*.md``)."""
-        rx = glob_regex(pattern)
         if self.rev is not None:
-            found = [p for p in self._tree_obj().files() if rx.fullmatch(p)]
+            found = [p for p in self._tree_obj().files() if glob_match(pattern, p)]
             self._record(("match", pattern, tuple(found)))
             return found
-        return [p for p in self.tracked_files() if rx.fullmatch(p)]
+        return [p for p in self.tracked_files() if glob_match(pattern, p)]
 
     def git_mode(self, rel: str) -> str | None:
         """The file mode git records (``100755``, ``100644``, ``120000``), or None if untracked."""
@@ -726,7 +724,7 @@ class Repo:
             self._record_entry(clean)
             entry = self._ls_tree().get(clean)
             if entry is None:
-                raise InputError(f"file not found at {self.rev[:12]}", rel)
+                raise InputError("file not found in the commit's tree", rel)
             mode, typ, oid, size = entry
             if typ != "blob":
                 raise InputError("is a folder, expected a file", rel)
@@ -794,37 +792,21 @@ class Repo:
 _MEMO: dict[tuple, list[tuple[frozenset, Any]]] = {}  # (root, kind, key) -> [(facts, value)], see Repo.memo
 
 
-@lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> "re.Pattern[str]":
-    """A path glob as a regex: ``*``/``?`` within one folder, ``**`` across folders, ``[...]`` sets.
-    Hand-written (fnmatch lets ``*`` cross folders; Python 3.13's ``glob.translate`` is too new)."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:end]
-                out.append("[" + ("^" + re.escape(body[1:]) if body[:1] in "!^" and body else re.escape(body)) + "]")
-                i = end
+def glob_match(pattern: str, path: str) -> bool:
+    """Whether ``path`` matches the path glob ``pattern``: ``*``, ``?`` and ``[...]`` within one
+    folder (fnmatch on each part), ``**`` for any number of folders. Matched part by part, so a
+    hostile pattern can't make it backtrack (fnmatch alone lets ``*`` cross folders)."""
+    parts = [p for k, p in enumerate(pattern.split("/")) if not (p == "**" and k and pattern.split("/")[k - 1] == "**")]
+    segs = path.split("/")
+    states = {0}
+    for part in parts:
+        if part == "**":
+            states = set(range(min(states), len(segs) + 1))
         else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out))
+            states = {j + 1 for j in states if j < len(segs) and fnmatch.fnmatchcase(segs[j], part)}
+        if not states:
+            return False
+    return len(segs) in states
 
 
 def blob_id(data: bytes) -> str:

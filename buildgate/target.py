@@ -127,6 +127,8 @@ def _check_glob(value: str, source: str, data: Any, path: tuple) -> str:
         problem = "'..' leaves the repository"
     elif "\x00" in value or "\n" in value:
         problem = "control character in the glob"
+    elif len(value) > 512 or value.count("**") > 8:
+        problem = "glob too long (at most 512 characters and 8 '**')"
     if problem:
         line = line_at(data, path)
         raise TargetError(f"repo.docs_scope[{path[-1]}]: {value!r}: {problem}", f"{source}:{line}" if line else source)

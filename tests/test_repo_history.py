@@ -161,3 +161,21 @@ def test_memo_reuses_a_value_only_where_its_reads_are_equal(tmp_path):
         values.append(r.memo("test", "k", lambda r=r: make(r)))
     assert values == ["a: 1\n", "a: 1\n", "a: 2\n"]
     assert made == [shas[0], shas[2]]
+
+
+@pytest.mark.parametrize("pattern, path, matches", [
+    ("docs/*.md", "docs/a.md", True), ("docs/*.md", "docs/x/a.md", False), ("docs/**/*.md", "docs/a.md", True),
+    ("docs/**/*.md", "docs/x/y/a.md", True), ("**", "a/b/c", True), ("**/README.md", "README.md", True),
+    ("S?ATUS_[0-9]*.md", "STATUS_1.md", True), ("*.md", "a/b.md", False), ("a/**/**/b", "a/b", True),
+])
+def test_path_globs(pattern, path, matches):
+    assert repo_mod.glob_match(pattern, path) is matches
+
+
+def test_a_hostile_glob_does_not_backtrack():
+    import time
+
+    start = time.perf_counter()
+    assert not repo_mod.glob_match("**/a/**/a/**/a/**/a/**/a/**/b", "/".join(["a"] * 300) + "/c")
+    assert not repo_mod.glob_match("*a*a*a*a*a*a*a*a*b", "a" * 250)
+    assert time.perf_counter() - start < 1.0
