@@ -307,7 +307,7 @@ class Repo:
         # a check's result at a revision where everything it read is unchanged.
         self._recorders: list[set] = []
         self._head: str | None = None
-        self._index: tuple[tuple, list[str]] | None = None  # work tree: (index file stat, ls-files)
+        self._index: tuple[tuple, dict[str, str]] | None = None  # work tree: (index file stat, path -> mode)
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r}, rev={self.rev!r})"
@@ -658,17 +658,24 @@ class Repo:
             self._record(("tracked", tuple(files)))
             return list(files)
         self._record(("worktree",))
-        index = self.root / ".git" / "index"
+        return sorted(self._index_modes())
+
+    def _index_modes(self) -> dict[str, str]:
+        """The work tree's index: path -> mode, listed once while git's index file is unchanged."""
         try:
-            st = index.stat()
+            st = (self.root / ".git" / "index").stat()
             key: tuple | None = (st.st_ino, st.st_size, st.st_mtime_ns)
         except OSError:
             key = None
-        if key is None or self._index is None or self._index[0] != key:
-            files = sorted(p for p in self.git("ls-files", "-z").split("\x00") if p)
-            self._index = (key, files) if key is not None else None
-            return files
-        return list(self._index[1])  # the index is unchanged: so is what git tracks
+        if key is not None and self._index is not None and self._index[0] == key:
+            return self._index[1]
+        modes: dict[str, str] = {}
+        for rec in self.git("ls-files", "-s", "-z").split("\x00"):
+            meta, _, path = rec.partition("\t")
+            if path:
+                modes.setdefault(path, meta.split()[0])
+        self._index = (key, modes) if key is not None else None
+        return modes
 
     def any_file_named(self, name: str) -> bool:
         """Whether git tracks a file called ``name`` in any folder."""
@@ -702,8 +709,8 @@ class Repo:
             self._record_entry(clean)
             entry = self._ls_tree().get(clean)
             return entry[0] if entry else None
-        out = self.git("ls-files", "-s", "--", clean).strip()
-        return out.split()[0] if out else None
+        self._record(("worktree",))
+        return self._index_modes().get(clean)
 
     def content_id(self, rel: str) -> str | None:
         """The blob id of the regular file ``rel`` at this revision, without reading it: a key for
