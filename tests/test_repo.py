@@ -61,7 +61,7 @@ def test_recording_collects_what_a_revision_read(tmp_path):
             repo.read_text("a.yml")
         repo.list_files("d")
     assert {f[0] for f in inner} == {"entry"}
-    assert {f[0] for f in outer} == {"entry", "list"}
+    assert {f[0] for f in outer} == {"entry", "tree"}  # a folder listing is its tree id
     assert repo.replay_equal(outer)
     with repo.recording() as hist:
         repo.head()

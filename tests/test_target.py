@@ -18,6 +18,10 @@ from buildgate.errors import TargetError
         ("images: []\n", "t.yml"),
         ("- a\n- b\n", "expected object"),
         ("registry:\n  mirrors: {ghcr.io: ftp://x}\n", "registry.mirrors.ghcr.io"),
+        ("repo:\n  docs_scope: docs/*.md\n", "t.yml:2: repo.docs_scope: expected array, found str"),
+        ("repo:\n  docs_scope:\n    - docs/*.md\n    - ''\n", "t.yml:4: repo.docs_scope.1:"),
+        ("repo:\n  docs_scope:\n    - docs/*.md\n    - ../*.md\n", "t.yml:4: repo.docs_scope[1]: '../*.md': '..' leaves"),
+        ("repo:\n  docs_scope: [/etc/*.md]\n", "t.yml:2: repo.docs_scope[0]: '/etc/*.md': absolute path"),
     ],
 )
 def test_invalid_target_files_are_one_line_errors_at_file_line(tmp_path, text, expected):
@@ -48,3 +52,9 @@ def test_defaults_are_the_real_targets_names(tmp_path):
     assert t.workflow == ".github/workflows/build-push.yml" and t.kustomization == "k8s/kustomization.yml"
     assert [i.name for i in t.images] == ["ghcr.io/ardenone/moltbook-api", "ghcr.io/ardenone/moltbook-frontend"]
     assert [i.context_path for i in t.images] == ["api", "moltbook-frontend"]
+
+
+def test_docs_scope_globs(tmp_path):
+    (tmp_path / "t.yml").write_text("repo:\n  docs_scope: ['docs/**/*.md', RUNBOOK.md]\n")
+    assert target.load(tmp_path / "t.yml").docs_scope == ("docs/**/*.md", "RUNBOOK.md")
+    assert target.Target().docs_scope == ()

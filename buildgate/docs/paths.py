@@ -1,18 +1,29 @@
-"""D3: every workflow, script or doc path the docs, scripts and workflows name exists."""
+"""D3: every workflow, script or doc path named in the build docs, the README, the helper scripts
+and the workflows exists (plus the files the target's ``repo.docs_scope`` globs select).
+
+Other Markdown of the repository (status notes, reports) is out of scope: CRITERIA.md's D3.
+What each file names is extracted once per distinct content (keyed by its blob id, see
+:class:`buildgate.repo.ContentCache`), so a history walk reads and parses a file only when it
+changed; whether each named path exists is then decided at every revision from the tree.
+"""
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from buildgate.repo import Repo
+from buildgate.errors import InputError
+from buildgate.repo import ContentCache, Repo, blob_id
 from buildgate.result import CheckResult
+from buildgate.yamlfile import decode_text
+
+if TYPE_CHECKING:
+    from buildgate.target import Target
+from buildgate.docs import options
 from buildgate.docs.markdown import Ref, leaves_repo, link_path, markdown_refs
 from buildgate import shell as sh
 from buildgate.scripts import gh_workflow_words
-
 
 
 # -- path references (D3) ---------------------------------------------------------------------
@@ -70,122 +81,95 @@ class Dangling:
         return f"{self.ref.file}:{self.ref.line} names {self.ref.text} ({self.reason})"
 
 
-class _Resolver:
-    """Decides whether a reference names something that exists in the repository."""
+# -- what a file names (cached per content) ----------------------------------------------------
+# A raw reference is JSON data: [line, text, kind, candidates] with the repository paths it can
+# mean, or [line, text, kind, None, token, base_dir] when that depends on the revision (a bare
+# file name counts wherever a file of that name is tracked).
+RawRef = list
 
-    def __init__(self, repo: Repo, workflows_dir: str) -> None:
-        self.repo = repo
-        self.workflows_dir = workflows_dir
-        self._basenames: set[str] | None = None
-        self._files: list[str] | None = None
-
-    def basenames(self) -> set[str]:
-        if self._basenames is None:
-            self._basenames = {posixpath.basename(p) for p in self.tracked()}
-        return self._basenames
-
-    def tracked(self) -> list[str]:
-        if self._files is None:
-            self._files = self.repo.tracked_files()
-        return self._files
-
-    def check(self, ref: Ref, candidates: list[str]) -> str | None:
-        """None when one candidate exists, else why the reference dangles."""
-        inside = [c for c in candidates if not leaves_repo(c)]
-        if not inside:
-            return "leaves the repository"
-        for c in inside:
-            if any(ch in c for ch in "*?["):
-                if any(fnmatch.fnmatchcase(p, c) for p in self.tracked()):
-                    return None
-                continue
-            if self.repo.exists(c or "."):
-                return None
-        return "no such file" if len(inside) == 1 else f"no such file: tried {', '.join(dict.fromkeys(inside))}"
-
-    def ref_candidates(self, ref: Ref, token: str, base_dir: str) -> list[str] | None:
-        """Repository paths ``token`` can mean, or None when it can't be decided (ignore it)."""
-        if ref.kind == "workflow":
-            if "/" not in token:
-                return [posixpath.join(self.workflows_dir, token)]
-            return [posixpath.normpath(token)]
-        t = token.rstrip("/")
-        if "/" not in t:  # a bare file name: beside the file, at the root, or anywhere by name
-            if t in self.basenames():
-                return None
-            return list(dict.fromkeys([posixpath.normpath(posixpath.join(base_dir, t)), t]))
-        cands = [posixpath.normpath(posixpath.join(base_dir, t))]
-        if not t.startswith("../"):
-            cands.append(posixpath.normpath(t))
-        return list(dict.fromkeys(cands))
+_USES_LOCAL = re.compile(r"""^\s*-?\s*uses:\s*["']?(\./[^\s"'@#]+)""", re.M)
 
 
-def _scan_text(resolver: _Resolver, file: str, base_dir: str, text: str, first_line: int, kind: str,
-               allow_dir: bool, out: list[tuple[Ref, list[str]]]) -> None:
+def _token_ref(line: int, token: str, kind: str, base_dir: str, wf_dir: str | None = None) -> RawRef:
+    """A path token as named, with its candidates when they don't depend on the revision."""
+    if kind == "workflow":  # named by gh: a file name is in the workflows folder
+        return [line, token, kind, [posixpath.join(wf_dir or "", token) if "/" not in token else posixpath.normpath(token)]]
+    t = token.rstrip("/")
+    if "/" not in t:
+        return [line, token, kind, None, t, base_dir]
+    cands = [posixpath.normpath(posixpath.join(base_dir, t))]
+    if not t.startswith("../"):
+        cands.append(posixpath.normpath(t))
+    return [line, token, kind, list(dict.fromkeys(cands))]
+
+
+def _scan_text(file: str, base_dir: str, text: str, first_line: int, kind: str, allow_dir: bool,
+               wf_dir: str, out: list[RawRef]) -> None:
     wf_lines: set[tuple[int, str]] = set()
     for m in _WORKFLOW_REF.finditer(text):
         name = next(g for g in m.groups() if g)
         line = first_line + text.count("\n", 0, m.start(0) + m.group(0).find(name))
-        ref = Ref(file, line, name, "workflow")
-        cands = resolver.ref_candidates(ref, name, base_dir)
-        if cands is not None:
-            out.append((ref, cands))
-            wf_lines.add((line, name))
+        out.append(_token_ref(line, name, "workflow", base_dir, wf_dir))
+        wf_lines.add((line, name))
     for tok, off in path_tokens(text, allow_dir):
         line = first_line + off
-        if (line, tok) in wf_lines:
-            continue
-        ref = Ref(file, line, tok, kind)
-        cands = resolver.ref_candidates(ref, tok, base_dir)
-        if cands is not None:
-            out.append((ref, cands))
+        if (line, tok) not in wf_lines:
+            out.append(_token_ref(line, tok, kind, base_dir))
 
 
-def _markdown_refs_of(resolver: _Resolver, file: str, text: str, github: str | None) -> list[tuple[Ref, list[str]]]:
-    out: list[tuple[Ref, list[str]]] = []
+def _markdown_refs_of(file: str, text: str, github: str | None, wf_dir: str) -> list[RawRef]:
+    out: list[RawRef] = []
     base_dir = posixpath.dirname(file)
     refs = markdown_refs(text)
     for href, line in refs.links:
         target = link_path(href, file, github)
         if target is None or _PLACEHOLDER.search(href) or re.search(r"[<>{}$]", href):
             continue
-        out.append((Ref(file, line, href, "link"), [target]))
+        out.append([line, href, "link", [target]])
     for content, line in refs.code:
-        _scan_text(resolver, file, base_dir, content, line, "code", True, out)
+        _scan_text(file, base_dir, content, line, "code", True, wf_dir, out)
     for content, line in refs.fences:
-        _scan_text(resolver, file, base_dir, content, line, "code", False, out)
+        _scan_text(file, base_dir, content, line, "code", False, wf_dir, out)
     for content, line in refs.prose:
-        _scan_text(resolver, file, base_dir, content, line, "text", False, out)
+        _scan_text(file, base_dir, content, line, "text", False, wf_dir, out)
     return out
 
 
-def _script_refs_of(resolver: _Resolver, file: str, text: str) -> list[tuple[Ref, list[str]]]:
-    out: list[tuple[Ref, list[str]]] = []
+def _script_refs_of(file: str, text: str, wf_dir: str) -> list[RawRef]:
+    out: list[RawRef] = []
     script = sh.parse_shell(text, file)
     script_dir = posixpath.dirname(file)
     seen_wf: set[tuple[int, str]] = set()
     for w in gh_workflow_words(script):
         for v in sh.expand(w.text, script.variables):
             if sh.is_resolved(v) and v.endswith((".yml", ".yaml")):
-                ref = Ref(file, w.line, v, "workflow")
-                cands = resolver.ref_candidates(ref, v, script_dir)
-                if cands is not None:
-                    out.append((ref, cands))
-                    seen_wf.add((w.line, v))
+                out.append(_token_ref(w.line, v, "workflow", script_dir, wf_dir))
+                seen_wf.add((w.line, v))
     for cmd in script.commands:
         for w in cmd:
             for value in sh.expand(w.text, script.variables):
-                _scan_word(resolver, file, script_dir, value, w.line, seen_wf, out)
+                _scan_word(file, script_dir, value, w.line, seen_wf, out)
     for frag in script.fragments:
-        _scan_text(resolver, file, script_dir, frag.text, frag.line, "script", False, out)
+        _scan_text(file, script_dir, frag.text, frag.line, "script", False, wf_dir, out)
+    return out
+
+
+def _workflow_refs_of(file: str, text: str, wf_dir: str) -> list[RawRef]:
+    """A workflow's steps run at the repository root: its paths (in ``run:``, ``with:``, ``paths:``,
+    comments) are read from there, and ``uses: ./dir`` names a local action's folder."""
+    out: list[RawRef] = []
+    for m in _USES_LOCAL.finditer(text):
+        line = text.count("\n", 0, m.start(1)) + 1
+        out.append([line, m.group(1), "workflow", [posixpath.normpath(m.group(1))]])
+    _scan_text(file, "", text, 1, "workflow-text", False, wf_dir, out)
     return out
 
 
 _ANCHORS = {sh.SCRIPT_DIR: "$(dirname \"$0\")", sh.REPO_ROOT: "$(git rev-parse --show-toplevel)"}
 
 
-def _scan_word(resolver: _Resolver, file: str, script_dir: str, value: str, line: int,
-               seen_wf: set[tuple[int, str]], out: list[tuple[Ref, list[str]]]) -> None:
+def _scan_word(file: str, script_dir: str, value: str, line: int, seen_wf: set[tuple[int, str]],
+               out: list[RawRef]) -> None:
     """Path tokens of one expanded shell word; ``$(dirname "$0")``-style folders are resolved."""
     for part_off, part in enumerate(value.split("\n")):
         ln = line + part_off
@@ -201,78 +185,200 @@ def _scan_word(resolver: _Resolver, file: str, script_dir: str, value: str, line
                 rel = posixpath.normpath(posixpath.join(base, rest.lstrip("/")))
                 shown = _ANCHORS[anchor] + rest
                 if _looks_like_path(rel, False) or (leaves_repo(rel) and _looks_like_path(rel.rsplit("/", 1)[-1], False)):
-                    out.append((Ref(file, ln, shown, "script"), [rel]))
+                    out.append([ln, shown, "script", [rel]])
                 continue
             if any(m in raw for m in _ANCHORS):
                 continue
             for tok, _ in path_tokens(raw):
-                if (ln, tok) in seen_wf:
-                    continue
-                ref = Ref(file, ln, tok, "script")
-                cands = resolver.ref_candidates(ref, tok, script_dir)
-                if cands is not None:
-                    out.append((ref, cands))
+                if (ln, tok) not in seen_wf:
+                    out.append(_token_ref(ln, tok, "script", script_dir))
 
 
-def files_to_scan(repo: Repo, docs: str, readme: str, scripts: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(Markdown files, scripts) D3 reads: the docs, the README, other ``*.md`` at the top level and
-    in ``docs/`` that git tracks, and the target's scripts. Missing ones are left out (D1/D2/S1
-    report them)."""
-    md = [p for p in (docs, readme) if repo.exists(p)]
-    for p in repo.tracked_files():
-        if p.lower().endswith(".md") and (p.count("/") == 0 or (p.startswith("docs/") and p.count("/") == 1)):
-            md.append(p)
-    scr = [p for p in scripts if repo.exists(p)]
-    return list(dict.fromkeys(posixpath.normpath(p) for p in md)), list(dict.fromkeys(scr))
+_EXTRACT = {"markdown": lambda f, t, gh, wf: _markdown_refs_of(f, t, gh, wf),
+            "script": lambda f, t, gh, wf: _script_refs_of(f, t, wf),
+            "workflow": lambda f, t, gh, wf: _workflow_refs_of(f, t, wf),
+            "text": lambda f, t, gh, wf: _scan_text_refs(f, t, wf)}
 
 
-def _collect(repo: Repo, docs: str, readme: str, scripts: list[str], workflows_dir: str,
-             github: str | None) -> tuple[_Resolver, list[str], list[tuple[Ref, list[str]]]]:
-    resolver = _Resolver(repo, workflows_dir)
-    md, scr = files_to_scan(repo, docs, readme, scripts)
-    found: list[tuple[Ref, list[str]]] = []
-    for f in md:
-        found.extend(_markdown_refs_of(resolver, f, repo.read_text(f), github))
-    for f in scr:
-        found.extend(_script_refs_of(resolver, f, repo.read_text(f)))
-    return resolver, md + scr, found
+def _scan_text_refs(file: str, text: str, wf_dir: str) -> list[RawRef]:
+    out: list[RawRef] = []
+    _scan_text(file, posixpath.dirname(file), text, 1, "text", False, wf_dir, out)
+    return out
+
+
+def _valid_refs(value: Any) -> bool:
+    """What a cache on disk may hold for a file: a list of well-formed raw references."""
+    if not isinstance(value, list):
+        return False
+    for r in value:
+        if not (isinstance(r, list) and len(r) in (4, 6) and isinstance(r[0], int) and isinstance(r[1], str)
+                and isinstance(r[2], str)):
+            return False
+        if len(r) == 4 and not (isinstance(r[3], list) and all(isinstance(c, str) for c in r[3])):
+            return False
+        if len(r) == 6 and not (r[3] is None and isinstance(r[4], str) and isinstance(r[5], str)):
+            return False
+    return True
+
+
+_REFS = ContentCache("d3-refs", _valid_refs)
+
+
+def named_in(repo: Repo, file: str, kind: str, github: str | None, workflows_dir: str) -> list[RawRef]:
+    """What ``file`` names, extracted once per distinct content (its blob id is the key): at a
+    revision, a file seen before is not even read."""
+    oid = repo.content_id(file)
+    data = None
+    if oid is None:  # the work tree, or a symlink: the content itself gives the key
+        data = repo.read_bytes(file)
+        oid = blob_id(data)
+    key = f"{kind}\x00{github or ''}\x00{workflows_dir}\x00{file}\x00{oid}"
+    hit = _REFS.get(key)
+    if hit is not None:
+        return hit
+    text = decode_text(data, file) if data is not None else repo.read_text(file)
+    return _REFS.put(key, _EXTRACT[kind](file, text, github, workflows_dir))
+
+
+# -- D3's files ---------------------------------------------------------------------------------
+def kind_of(path: str, workflows_dir: str) -> str:
+    low = path.lower()
+    if low.endswith((".md", ".markdown")):
+        return "markdown"
+    if low.endswith((".yml", ".yaml")) and posixpath.dirname(path) == posixpath.normpath(workflows_dir):
+        return "workflow"
+    if low.endswith((".sh", ".bash")):
+        return "script"
+    return "text"
+
+
+def files_to_scan(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
+                  scope: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """``(path, kind)`` of the files D3 reads, in the order its message reports them: the build
+    docs, the README, the helper scripts, the workflows, then what the target's ``docs_scope``
+    globs select. Missing ones are left out (D1, D2 and S1 report them)."""
+    out: dict[str, str] = {}
+    for p in (docs, readme):
+        if repo.exists(p):
+            out.setdefault(posixpath.normpath(p), "markdown")
+    for p in scripts:
+        if repo.exists(p):
+            out.setdefault(posixpath.normpath(p), "script")
+    if repo.is_dir(workflows_dir):
+        for p in repo.list_files(workflows_dir):
+            if p.endswith((".yml", ".yaml")):
+                out.setdefault(p, "workflow")
+    for pattern in scope:
+        for p in repo.files_matching(pattern):
+            out.setdefault(p, kind_of(p, workflows_dir))
+    return list(out.items())
+
+
+def docs_in_scope(repo: Repo, docs: str, readme: str, scope: Iterable[str] = (), workflows_dir: str = "") -> list[str]:
+    """The Markdown files whose script command lines D3 checks: the build docs, the README and the
+    Markdown files the target's ``docs_scope`` selects (for D3's option part)."""
+    out = [docs, readme]
+    for pattern in scope:
+        out += [p for p in repo.files_matching(pattern) if kind_of(p, workflows_dir) == "markdown"]
+    return list(dict.fromkeys(out))
+
+
+# -- resolution at one revision -----------------------------------------------------------------
+def _candidates(repo: Repo, raw: RawRef) -> list[str] | None:
+    """The repository paths a raw reference can mean here, or None when it can't be decided
+    (a bare file name that some tracked file has: ignore it)."""
+    if raw[3] is not None:
+        return raw[3]
+    t, base_dir = raw[4], raw[5]
+    if repo.any_file_named(t):
+        return None
+    return list(dict.fromkeys([posixpath.normpath(posixpath.join(base_dir, t)), t]))
+
+
+def _why_dangling(repo: Repo, candidates: list[str]) -> str | None:
+    """None when one candidate exists, else why the reference dangles."""
+    inside = [c for c in candidates if not leaves_repo(c)]
+    if not inside:
+        return "leaves the repository"
+    for c in inside:
+        if any(ch in c for ch in "*?["):
+            if repo.any_file_matching(c):
+                return None
+            continue
+        if repo.exists(c or "."):
+            return None
+    return "no such file" if len(inside) == 1 else f"no such file: tried {', '.join(dict.fromkeys(inside))}"
 
 
 def references(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
-               github: str | None = None) -> list[tuple[Ref, list[str]]]:
-    """Every path-like reference in the docs and scripts, with the repository paths it can mean."""
-    return _collect(repo, docs, readme, list(scripts), workflows_dir, github)[2]
+               github: str | None = None, scope: Iterable[str] = ()) -> list[tuple[Ref, list[str]]]:
+    """Every path-like reference in D3's files, with the repository paths it can mean."""
+    out = []
+    for f, kind in files_to_scan(repo, docs, readme, scripts, workflows_dir, scope):
+        for raw in named_in(repo, f, kind, github, workflows_dir):
+            cands = _candidates(repo, raw)
+            if cands is not None:
+                out.append((Ref(f, raw[0], raw[1], raw[2]), cands))
+    return out
 
 
 def d3_named_paths_exist(repo: Repo, docs: str, readme: str, scripts: Iterable[str], workflows_dir: str,
-                      github: str | None = None) -> CheckResult:
-    """D3: every workflow, script or doc path named in the docs and scripts exists. Each dangling
-    reference is reported with file:line; one that leaves the repository is never read."""
+                         github: str | None = None, scope: Iterable[str] = ()) -> CheckResult:
+    """D3: every workflow, script or doc path named in the build docs, the README, the helper
+    scripts and the workflows (and the files ``scope`` selects) exists. Each dangling reference is
+    reported with file:line, the build docs' first; one that leaves the repository is never read."""
     scripts = list(scripts)
-    resolver, scanned, found = _collect(repo, docs, readme, scripts, workflows_dir, github)
+    scanned = files_to_scan(repo, docs, readme, scripts, workflows_dir, scope)
     if not scanned:
         return CheckResult.failed(f"docs or scripts to read ({docs}, {readme}, {', '.join(scripts)})", "none of them")
     dangling: list[Dangling] = []
     ok: list[str] = []
     seen: set[tuple[str, int, str]] = set()
-    for ref, cands in found:
-        key = (ref.file, ref.line, ref.text)
-        if key in seen:
+    unread: list[str] = []
+    for f, kind in scanned:
+        try:
+            raws = named_in(repo, f, kind, github, workflows_dir)
+        except InputError as exc:  # a file that can't be read names nothing we can check
+            unread.append(f"{f}: not read ({exc.reason})")
             continue
-        seen.add(key)
-        why = resolver.check(ref, cands)
-        if why is None:
-            ok.append(f"{ref.file}:{ref.line}: {ref.text}")
-        else:
-            dangling.append(Dangling(ref, why))
-    files = f"{len(scanned)} files ({', '.join(scanned)})"
-    order = {f: i for i, f in enumerate(scanned)}
+        for raw in raws:
+            key = (f, raw[0], raw[1])
+            if key in seen:
+                continue
+            seen.add(key)
+            cands = _candidates(repo, raw)
+            if cands is None:
+                continue
+            ref = Ref(f, raw[0], raw[1], raw[2])
+            why = _why_dangling(repo, cands)
+            if why is None:
+                ok.append(f"{f}:{ref.line}: {ref.text}")
+            else:
+                dangling.append(Dangling(ref, why))
+    names = [f for f, _k in scanned]
+    shown = ", ".join(names[:6]) + (f", and {len(names) - 6} more" if len(names) > 6 else "")
+    files = f"{len(names)} files ({shown})"
+    order = {f: i for i, f in enumerate(names)}
     dangling.sort(key=lambda d: (order.get(d.ref.file, len(order)), d.ref.line))
     if dangling:
         first = "; ".join(str(d) for d in dangling[:3])
         more = f" (+{len(dangling) - 3} more)" if len(dangling) > 3 else ""
-        ev = [f"dangling: {d}" for d in dangling] + [f"exists: {e}" for e in ok]
+        ev = [f"dangling: {d}" for d in dangling] + [f"exists: {e}" for e in ok] + unread
         where = f"{dangling[0].ref.file}:{dangling[0].ref.line}"
         return CheckResult(False, f"expected every path named in {files} to exist; found {len(dangling)} "
                            f"dangling: {first}{more} (at {where})", ev)
-    return CheckResult.passed(f"all {len(ok)} paths named in {files} exist", [f"exists: {e}" for e in ok])
+    return CheckResult.passed(f"all {len(ok)} paths named in {files} exist", [f"exists: {e}" for e in ok] + unread)
+
+
+def d3_for_target(repo: Repo, target: "Target") -> CheckResult:
+    """Both parts of D3 for a target, ``repo.docs_scope`` included: the named paths, and the
+    script options the docs in scope show (:mod:`buildgate.docs.options`, fed from here)."""
+    docs = docs_in_scope(repo, target.docs, target.readme, target.docs_scope, target.workflows_dir)
+    return CheckResult.combine(
+        [
+            d3_named_paths_exist(repo, target.docs, target.readme, target.scripts.values(), target.workflows_dir,
+                                 target.github, target.docs_scope),
+            options.d3_docs_show_accepted_options(repo, docs, target.scripts.values()),
+        ],
+        "every path and script option the docs and scripts name exists",
+    )

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from buildgate.repo import Repo
+from buildgate.repo import ContentCache, Repo, blob_id
 from buildgate.result import CheckResult
 from buildgate.docs.markdown import parser
 
@@ -206,15 +206,34 @@ def _assign(topics: list[Topic], secs: list[Section], cover: dict[tuple[int, int
     return {t: s for t, s in table[best]}
 
 
+def _valid_result(value: object) -> bool:
+    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], bool) and isinstance(value[1], str)
+            and isinstance(value[2], list) and all(isinstance(e, str) for e in value[2]))
+
+
+_D1 = ContentCache("d1", _valid_result)  # (docs path, blob id) -> [ok, message, evidence]
+
+
 def d1_docs_cover_topics(repo: Repo, docs: str, topics: Iterable[Topic] = TOPICS) -> CheckResult:
     """D1: the docs file has, for each topic, a headed section of its own that covers it: heading
     and body match all of the topic's groups, the body has real content, and no section (nor one
-    inside it) counts for two topics."""
+    inside it) counts for two topics. Decided once per distinct content of the docs file."""
     if not repo.exists(docs):
         return CheckResult.failed(docs, "no such file")
-    text = repo.read_text(docs)
+    topics = tuple(topics)
+    oid = repo.content_id(docs)
+    if oid is None:
+        oid = blob_id(repo.read_bytes(docs))
+    key = f"{docs}\x00{oid}" if topics == TOPICS else None
+    hit = _D1.get(key) if key else None
+    if hit is None:
+        res = _d1_text(repo.read_text(docs), docs, list(topics))
+        hit = [res.ok, res.message, res.evidence] if key is None else _D1.put(key, [res.ok, res.message, res.evidence])
+    return CheckResult(hit[0], hit[1], list(hit[2]))
+
+
+def _d1_text(text: str, docs: str, topics: list[Topic]) -> CheckResult:
     secs = sections(text)
-    topics = list(topics)
     cover: dict[tuple[int, int], str | None] = {}
     thin: dict[int, list[str]] = {}
     for t, topic in enumerate(topics):

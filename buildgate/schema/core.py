@@ -34,6 +34,9 @@ SCHEMA = {
                     },
                 },
                 "bot_authors": {"type": "array", "items": {"type": "string"}},
+                # more files for D3 to read, as path globs (``docs/**/*.md``); status notes are
+                # out of D3's scope unless listed here
+                "docs_scope": {"type": "array", "items": {"type": "string", "minLength": 1}},
             },
         },
         "images": {

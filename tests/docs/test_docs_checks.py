@@ -281,6 +281,80 @@ def test_d3_nothing_to_read_fails(tmp_path):
     assert not res.ok and "found none of them" in res.message
 
 
+def test_d3_reads_status_notes_only_when_the_target_lists_them(tmp_path):
+    files = {"D.md": "See `k8s/k.yml`.\n", "README.md": "x\n", "k8s/k.yml": "a: 1\n",
+             "BUILD_STATUS_001.md": "# Status\n\nRan `scripts/fix-overlay.sh` (gone now).\n",
+             "docs/notes/2026/jan.md": "Old: [runbook](../../RUNBOOK.md).\n"}
+    repo = git_repo(tmp_path / "r", files)
+    assert paths.d3_named_paths_exist(repo, "D.md", "README.md", [], ".github/workflows").ok  # out of scope
+    res = paths.d3_named_paths_exist(repo, "D.md", "README.md", [], ".github/workflows",
+                                     scope=["BUILD_STATUS_*.md", "docs/**/*.md"])
+    assert not res.ok
+    assert sorted(e for e in res.evidence if e.startswith("dangling")) == [
+        "dangling: BUILD_STATUS_001.md:3 names scripts/fix-overlay.sh (no such file)",
+        "dangling: docs/notes/2026/jan.md:1 names ../../RUNBOOK.md (no such file)",
+    ]
+    assert "4 files (D.md, README.md, BUILD_STATUS_001.md, docs/notes/2026/jan.md)" in res.message
+    assert paths.docs_in_scope(repo, "D.md", "README.md", ["docs/*.md"]) == ["D.md", "README.md"]  # * stays in a folder
+
+
+def test_d3_message_leads_with_the_build_docs(tmp_path):
+    files = {"README.md": "Run `scripts/a-gone.sh`.\n", "D.md": "x\n\nRun `scripts/z-gone.sh`.\n",
+             "s/a.sh": "#!/bin/bash\n./s/also-gone.sh\n"}
+    res = _d3(tmp_path, files)
+    assert "found 3 dangling: D.md:3 names scripts/z-gone.sh" in res.message
+    assert res.message.index("README.md:1") < res.message.index("s/a.sh:2")
+
+
+def test_d3_reads_the_workflows(tmp_path):
+    wf = ("on:\n  push:\n    paths: ['api/**', '.github/workflows/old-name.yml']\njobs:\n  b:\n    runs-on: x\n"
+          "    steps:\n      - uses: ./.github/actions/setup\n      - uses: actions/checkout@v4\n"
+          "      - run: ./scripts/gone.sh && cat k8s/k.yml\n")
+    files = {"D.md": "x\n", "README.md": "x\n", "k8s/k.yml": "a: 1\n", "api/x": "x",
+             ".github/workflows/build.yml": wf}
+    res = _d3(tmp_path, files)
+    assert [e for e in res.evidence if e.startswith("dangling")] == [
+        "dangling: .github/workflows/build.yml:3 names .github/workflows/old-name.yml (no such file)",
+        "dangling: .github/workflows/build.yml:8 names ./.github/actions/setup (no such file)",
+        "dangling: .github/workflows/build.yml:10 names ./scripts/gone.sh (no such file)",
+    ]
+    assert "exists: .github/workflows/build.yml:10: k8s/k.yml" in res.evidence
+
+
+def test_d3_and_d1_read_a_file_once_per_content_across_revisions(tmp_path):
+    """Along a history, a file whose blob is unchanged is neither read nor parsed again."""
+    import subprocess
+
+    from buildgate.repo import Repo, first_parent_trees
+    from tests.docs.helpers import _ENV
+
+    repo = git_repo(tmp_path / "r", {"DOCKER_BUILD.md": GOOD_DOC, "README.md": "v0\n",
+                                     ".github/workflows/build.yml": "on: push\n"})
+    for i in range(1, 4):
+        (tmp_path / "r" / "README.md").write_text(f"v{i}: see `DOCKER_BUILD.md`\n")
+        subprocess.run(["git", "-C", str(repo.root), "commit", "-qam", f"c{i}"], check=True, env=_ENV)
+    shas = list(reversed(repo.git("rev-list", "HEAD").split()))
+    read: list[str] = []
+    real = Repo._blob
+
+    def counting(self, oid, *args, **kwargs):
+        read.append(oid)
+        return real(self, oid, *args, **kwargs)
+
+    Repo._blob = counting
+    try:
+        for n, at in enumerate(first_parent_trees(repo, shas)):
+            if n == 1:
+                read.clear()  # from the second revision on
+            res = paths.d3_named_paths_exist(at, "DOCKER_BUILD.md", "README.md", [], ".github/workflows")
+            assert res.ok, res.message
+            assert topics.d1_docs_cover_topics(at, "DOCKER_BUILD.md").ok
+    finally:
+        Repo._blob = real
+    readmes = {Repo(repo.root).at(s).content_id("README.md") for s in shas[1:]}
+    assert set(read) == readmes and len(read) == len(readmes)  # only the changed file, once per version
+
+
 # -- S1 / S2 ----------------------------------------------------------------------------------
 def test_s1_without_shellcheck_cannot_decide(tmp_path, monkeypatch):
     repo = git_repo(tmp_path / "r", {"a.sh": "#!/bin/bash\necho hi\n"}, executable=("a.sh",))

@@ -195,12 +195,16 @@ def test_d3_workflow_renamed_docs_still_name_the_old_file(tmp_path):
     msg = results["D3"].message
     stale = _line_of(DOCS, "build-push.yml")
     assert stale == [20, 41]
-    assert "found 2 dangling" in msg
+    # the renamed workflow's own paths: filter still names the old file too (D3 reads workflows);
+    # the message leads with the build docs
+    assert "found 4 dangling" in msg
     assert "DOCKER_BUILD.md:20 names .github/workflows/build-push.yml (no such file)" in msg
     assert "DOCKER_BUILD.md:41 names build-push.yml" in msg
     assert msg.endswith("(at DOCKER_BUILD.md:20)")
     dangling = [e for e in results["D3"].evidence if e.startswith("dangling:")]
-    assert len(dangling) == 2
+    assert len(dangling) == 4
+    assert [d.split(" names")[0] for d in dangling[2:]] == ["dangling: .github/workflows/docker-build.yml:12",
+                                                            "dangling: .github/workflows/docker-build.yml:18"]
 
 
 def test_s1_script_not_executable_in_git(tmp_path):
