@@ -65,7 +65,7 @@ class Context:
             self._reads[key] = set(reads)
         elif repo is not None:  # what building it read counts as read by every check that uses it
             for fact in self._reads.get(key, ()):
-                repo._record(fact)
+                repo.record(fact)
         value = self._cache[key]
         if isinstance(value, BuildgateError):
             raise value

@@ -194,14 +194,17 @@ def d3_paths(c: Context) -> CheckResult:
     from buildgate.docs import paths
 
     t = c.target
-    return paths.d3_named_paths_exist(c.repo, t.docs, t.readme, t.scripts.values(), t.workflows_dir, t.github)
+    return paths.d3_named_paths_exist(c.repo, t.docs, t.readme, t.scripts.values(), t.workflows_dir, t.github,
+                                      t.docs_scope)
 
 
 @check("D3", part="options")
 def d3_options(c: Context) -> CheckResult:
-    from buildgate.docs import options
+    from buildgate.docs import options, paths
 
-    return options.d3_docs_show_accepted_options(c.repo, [c.target.docs, c.target.readme], c.target.scripts.values())
+    t = c.target
+    docs = paths.docs_in_scope(c.repo, t.docs, t.readme, t.docs_scope, t.workflows_dir)
+    return options.d3_docs_show_accepted_options(c.repo, docs, t.scripts.values())
 
 
 @check("S1", "repo", "Helper scripts exist, are executable in git, parse, and have no shellcheck errors")

@@ -40,7 +40,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from buildgate.errors import CannotDecide, InputError
-from buildgate.repo import Repo, _clean_rel
+from buildgate.repo import Repo, clean_rel
 from buildgate.result import CheckResult
 from buildgate.yamlfile import LineDict, LineList, parse_yaml
 
@@ -598,13 +598,13 @@ def render(repo: Repo, path: str, kubectl: str | bool = True, fetch_remote: bool
     feature it does not apply (a patch naming an image, a transformer plugin, a Helm chart).
     """
     if repo.rev is not None:
-        return repo.memo("kustomize-render", (_clean_rel(path), kubectl, fetch_remote),
+        return repo.memo("kustomize-render", (clean_rel(path), kubectl, fetch_remote),
                          lambda: _render(repo, path, kubectl, fetch_remote))
     return _render(repo, path, kubectl, fetch_remote)
 
 
 def _render(repo: Repo, path: str, kubectl: str | bool, fetch_remote: bool) -> Rendered:
-    clean = _clean_rel(path)
+    clean = clean_rel(path)
     if repo.is_dir(clean or "."):
         folder, kfile = clean, find_kustomization(repo, clean)
         if kfile is None:

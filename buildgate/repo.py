@@ -54,7 +54,7 @@ class Commit:
     parents: tuple[str, ...]
 
 
-def _clean_rel(rel: str) -> str:
+def clean_rel(rel: str) -> str:
     """Normalise a repository-relative path, refusing anything that leaves the repository."""
     if not isinstance(rel, str) or not rel or "\x00" in rel:
         raise InputError(f"invalid path {rel!r}")
@@ -444,7 +444,7 @@ class Repo:
         """Run a read-only git command in the repository and return its stdout."""
         kind = answer_kind(args, input_bytes)
         got = self._answer(args, input_bytes, kind)
-        self._record(("git", kind, args, input_bytes or b"", _digest(got)))
+        self.record(("git", kind, args, input_bytes or b"", _digest(got)))
         return self._checked(args, got) if check else got[1].decode(errors="replace")
 
     def is_git(self) -> bool:
@@ -454,7 +454,7 @@ class Repo:
         """The commit this Repo reads (HEAD for a work tree), resolved once per Repo."""
         if self._head is None:
             self._head = self.rev_parse(self.rev or "HEAD")
-        self._record(("head", self._head))
+        self.record(("head", self._head))
         return self._head
 
     def rev_parse(self, rev: str) -> str:
@@ -470,7 +470,7 @@ class Repo:
         args = ("merge-base", "--is-ancestor", ancestor, descendant)
         kind = answer_kind(args)
         got = self._answer(args, None, kind)
-        self._record(("git", kind, args, b"", _digest(got)))
+        self.record(("git", kind, args, b"", _digest(got)))
         return got[0] == 0
 
     def log(self, *args: str, rev: str | None = None) -> list[Commit]:
@@ -511,14 +511,15 @@ class Repo:
         """A context manager collecting what is read inside it (nested recordings all collect)."""
         return _Recording(self)
 
-    def _record(self, fact: tuple) -> None:
+    def record(self, fact: tuple) -> None:
+        """Count ``fact`` as read by every recording in progress (see :meth:`recording`)."""
         for rec in self._recorders:
             rec.add(fact)
 
     def _record_entry(self, clean: str) -> None:
         if self._recorders:
             entry = self._ls_tree().get(clean) if self.rev is not None else None
-            self._record(("entry", clean, entry[:3] if entry else None))
+            self.record(("entry", clean, entry[:3] if entry else None))
 
     def replay_equal(self, facts: Iterator[tuple] | set) -> bool:
         """True when every recorded fact reads the same at this revision. Facts about git history,
@@ -573,7 +574,7 @@ class Repo:
         for facts, value in slot:
             if self.replay_equal(facts):
                 for fact in facts:
-                    self._record(fact)
+                    self.record(fact)
                 if isinstance(value, BuildgateError):
                     raise value
                 return value
@@ -591,7 +592,7 @@ class Repo:
 
     def resolve(self, rel: str) -> Path:
         """The real path of ``rel`` in the work tree, refusing escapes through ``..`` or symlinks."""
-        clean = _clean_rel(rel)
+        clean = clean_rel(rel)
         path = self.root / clean
         try:
             real = path.resolve()
@@ -603,27 +604,27 @@ class Repo:
 
     def exists(self, rel: str) -> bool:
         try:
-            clean = _clean_rel(rel)
+            clean = clean_rel(rel)
         except InputError:
             return False
         if self.rev is not None:
             found = clean in self._ls_tree()
-            self._record(("exists", clean, found))
+            self.record(("exists", clean, found))
             return found
-        self._record(("worktree",))
+        self.record(("worktree",))
         try:
             return self.resolve(clean).exists()
         except InputError:
             return False
 
     def is_dir(self, rel: str) -> bool:
-        clean = _clean_rel(rel)
+        clean = clean_rel(rel)
         if self.rev is not None:
             entry = self._ls_tree().get(clean)
             found = clean == "" or (entry is not None and entry[1] == "tree")
-            self._record(("isdir", clean, found))
+            self.record(("isdir", clean, found))
             return found
-        self._record(("worktree",))
+        self.record(("worktree",))
         try:
             return self.resolve(clean).is_dir()
         except InputError:
@@ -631,16 +632,16 @@ class Repo:
 
     def list_files(self, folder: str = "") -> list[str]:
         """Repository-relative paths of the files directly in ``folder`` (sorted)."""
-        clean = _clean_rel(folder) if folder else ""
+        clean = clean_rel(folder) if folder else ""
         if self.rev is not None:
             files = self._list(clean)
             entry = self._ls_tree().get(clean) if clean else None
             if clean:
-                self._record(("tree", clean, entry[2] if entry and entry[1] == "tree" else None))
+                self.record(("tree", clean, entry[2] if entry and entry[1] == "tree" else None))
             else:
-                self._record(("list", clean, tuple(files)))
+                self.record(("list", clean, tuple(files)))
             return files
-        self._record(("worktree",))
+        self.record(("worktree",))
         prefix = clean + "/" if clean else ""
         if not self.is_dir(clean or "."):
             return []
@@ -655,9 +656,9 @@ class Repo:
         """Every file git tracks at this revision (the index, for a work tree)."""
         if self.rev is not None:
             files = self._tree_obj().files()
-            self._record(("tracked", tuple(files)))
+            self.record(("tracked", tuple(files)))
             return list(files)
-        self._record(("worktree",))
+        self.record(("worktree",))
         return sorted(self._index_modes())
 
     def _index_modes(self) -> dict[str, str]:
@@ -681,7 +682,7 @@ class Repo:
         """Whether git tracks a file called ``name`` in any folder."""
         if self.rev is not None:
             found = name in self._tree_obj().basenames()
-            self._record(("basename", name, found))
+            self.record(("basename", name, found))
             return found
         return any(posixpath.basename(p) == name for p in self.tracked_files())
 
@@ -689,7 +690,7 @@ class Repo:
         """Whether some tracked file's path matches the glob ``pattern`` (``fnmatch``, case-sensitive)."""
         if self.rev is not None:
             found = self._tree_obj().matches(pattern)
-            self._record(("glob", pattern, found))
+            self.record(("glob", pattern, found))
             return found
         return any(fnmatch.fnmatchcase(p, pattern) for p in self.tracked_files())
 
@@ -698,18 +699,18 @@ class Repo:
         one folder, ``**`` spans folders (``docs/**/*.md``)."""
         if self.rev is not None:
             found = [p for p in self._tree_obj().files() if glob_match(pattern, p)]
-            self._record(("match", pattern, tuple(found)))
+            self.record(("match", pattern, tuple(found)))
             return found
         return [p for p in self.tracked_files() if glob_match(pattern, p)]
 
     def git_mode(self, rel: str) -> str | None:
         """The file mode git records (``100755``, ``100644``, ``120000``), or None if untracked."""
-        clean = _clean_rel(rel)
+        clean = clean_rel(rel)
         if self.rev is not None:
             self._record_entry(clean)
             entry = self._ls_tree().get(clean)
             return entry[0] if entry else None
-        self._record(("worktree",))
+        self.record(("worktree",))
         return self._index_modes().get(clean)
 
     def content_id(self, rel: str) -> str | None:
@@ -717,7 +718,7 @@ class Repo:
         anything computed from its content. None for the work tree, a symlink or a missing file."""
         if self.rev is None:
             return None
-        clean = _clean_rel(rel)
+        clean = clean_rel(rel)
         self._record_entry(clean)
         entry = self._ls_tree().get(clean)
         if entry is None or entry[1] != "blob" or entry[0] not in ("100644", "100755"):
@@ -726,7 +727,7 @@ class Repo:
 
     def read_bytes(self, rel: str, limit: int = MAX_FILE_BYTES, _hops: int = 0) -> bytes:
         """A file's bytes, with a one-line :class:`InputError` for every way it can go wrong."""
-        clean = _clean_rel(rel)
+        clean = clean_rel(rel)
         if self.rev is not None:
             self._record_entry(clean)
             entry = self._ls_tree().get(clean)
@@ -746,7 +747,7 @@ class Repo:
             if size > limit:
                 raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
             return self._blob(oid, limit, rel, size)
-        self._record(("worktree",))
+        self.record(("worktree",))
         path = self.root / clean
         if path.is_symlink():
             self.resolve(clean)  # raises when it escapes
@@ -793,7 +794,7 @@ class Repo:
         """Parse a YAML file once per distinct content (cached across revisions)."""
         raw = self.read_bytes(rel)
         key = hashlib.sha1(raw).hexdigest()
-        return _parse_cached(key, raw, _clean_rel(rel))
+        return _parse_cached(key, raw, clean_rel(rel))
 
 
 _MEMO: dict[tuple, list[tuple[frozenset, Any]]] = {}  # (root, kind, key) -> [(facts, value)], see Repo.memo

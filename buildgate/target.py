@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 
 from buildgate.errors import InputError, TargetError
-from buildgate.repo import Repo, _clean_rel
+from buildgate.repo import Repo, clean_rel
 from buildgate.schema.core import SCHEMA
 from buildgate.yamlfile import line_at, parse_yaml
 
@@ -46,7 +46,7 @@ class Image:
     @property
     def context_path(self) -> str:
         """The context as a clean repository-relative path (``./api`` -> ``api``)."""
-        return _clean_rel(self.context) or "."
+        return clean_rel(self.context) or "."
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class Target:
 def _check_rel(value: str, key: str, source: str, data: Any, path: tuple) -> str:
     """A repository-relative path from the target file, refused (at file:line) if it leaves."""
     try:
-        _clean_rel(value)
+        clean_rel(value)
     except InputError as exc:
         line = line_at(data, path)
         raise TargetError(f"{key}: {value!r}: {exc.reason}", f"{source}:{line}" if line else source) from None

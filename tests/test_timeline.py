@@ -8,10 +8,11 @@ import sys
 
 from buildgate import timeline
 from buildgate.repo import Repo
-from buildgate.repochecks import REPO_CHECKS, RevisionContext, run_check
+from buildgate.context import Context
+from buildgate.criteria import of_layer
 from buildgate.target import Target
 from fixtures.sandbox_repo import TEMPLATE, _History, make_sandbox_repo
-from tests.helpers import ROOT, run_features
+from tests.helpers import ROOT
 
 WORKFLOW = ".github/workflows/build-push.yml"
 
@@ -52,7 +53,7 @@ def test_timeline_names_exactly_the_commits_where_criteria_flip(tmp_path):
     assert len(tl.commits) == 56
     changes = tl.transitions()
     first = tl.commits[0].sha
-    for cid in REPO_CHECKS:
+    for cid in of_layer("repo"):
         later = [(c["sha"], c["to"]) for c in changes[cid] if c["sha"] != first]
         expected = {
             "W7": [(flips["W7"][0], "fail"), (flips["W7"][1], "pass")],
@@ -76,20 +77,8 @@ def test_reuse_gives_the_same_outcomes_as_running_every_check(tmp_path):
         return outcome.verdict, re.sub(r"\b[0-9a-f]{7,40}\b", "<rev>", outcome.message)
 
     for sha in slow.outcomes:
-        for cid in REPO_CHECKS:
+        for cid in of_layer("repo"):
             assert same(fast.outcomes[sha][cid]) == same(slow.outcomes[sha][cid]), (sha[:7], cid)
-
-
-def test_plain_checks_agree_with_the_feature_run(tmp_path):
-    """The history's checks and the features decide the same verdicts (here on a broken target)."""
-    wf = (TEMPLATE / WORKFLOW).read_text().replace("sbom: true", "sbom: false")
-    bad = make_sandbox_repo(tmp_path / "bad", files={WORKFLOW: wf, "README.md": "# x\n"}, modes={"scripts/build-images.sh": 0o644})
-    _, report = run_features("-m", "repo", "--repo", str(bad.path))
-    ctx = RevisionContext(Repo(bad.path).at("HEAD"), Target(repo_path=bad.path))
-    plain = {cid: run_check(cid, ctx).verdict for cid in REPO_CHECKS}
-    features = {cid: report["criteria"][cid]["verdict"] for cid in REPO_CHECKS}
-    assert plain == features
-    assert {c for c, v in plain.items() if v != "pass"} == {"W8", "D2", "S1"}
 
 
 def test_cli_reports_regressions_since_the_task_was_closed(tmp_path):
@@ -126,8 +115,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from benchmarks.realistic_repo import build as build_realistic
-from buildgate.repochecks import Outcome
 from buildgate.timeline import checks as tl_checks
+from buildgate.timeline.checks import Outcome
 
 SVG_NS = {"s": "http://www.w3.org/2000/svg"}
 
@@ -274,12 +263,11 @@ def test_cli_markdown_table_and_closed_at_date_in_utc(realistic, tmp_path):
         sorted(changed, key=lambda c: (c not in regressed, tl.criteria.index(c)))
 
 
-def test_timeline_d3_is_the_criterion_d3_without_a_scope_and_reads_the_scope(realistic):
+def test_timeline_d3_reads_the_docs_scope_and_leads_with_the_build_docs(realistic):
     repo, tl = realistic
-    ctx = RevisionContext(Repo(repo.path).at(tl.head), Target())
-    ours, theirs = tl_checks.outcome("D3", ctx), run_check("D3", ctx)
-    assert (ours.verdict, ours.message) == (theirs.verdict, theirs.message)
-    ctx = RevisionContext(Repo(repo.path).at(tl.head), Target(docs_scope=("BUILD_STATUS_*.md",)))
+    ours = tl_checks.outcome("D3", Context(Target(), Repo(repo.path).at(tl.head)))
+    assert (ours.verdict, ours.message) == (tl.outcomes[tl.head]["D3"].verdict, tl.outcomes[tl.head]["D3"].message)
+    ctx = Context(Target(docs_scope=("BUILD_STATUS_*.md",)), Repo(repo.path).at(tl.head))
     scoped = tl_checks.outcome("D3", ctx)
 
     def dangling(message):

@@ -11,16 +11,13 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 from buildgate.errors import InputError
 from buildgate.repo import ContentCache, Repo, blob_id
 from buildgate.result import CheckResult
 from buildgate.yamlfile import decode_text
 
-if TYPE_CHECKING:
-    from buildgate.target import Target
-from buildgate.docs import options
 from buildgate.docs.markdown import Ref, leaves_repo, link_path, markdown_refs
 from buildgate import shell as sh
 from buildgate.scripts import gh_workflow_words
@@ -368,17 +365,3 @@ def d3_named_paths_exist(repo: Repo, docs: str, readme: str, scripts: Iterable[s
         return CheckResult(False, f"expected every path named in {files} to exist; found {len(dangling)} "
                            f"dangling: {first}{more} (at {where})", ev)
     return CheckResult.passed(f"all {len(ok)} paths named in {files} exist", [f"exists: {e}" for e in ok] + unread)
-
-
-def d3_for_target(repo: Repo, target: "Target") -> CheckResult:
-    """Both parts of D3 for a target, ``repo.docs_scope`` included: the named paths, and the
-    script options the docs in scope show (:mod:`buildgate.docs.options`, fed from here)."""
-    docs = docs_in_scope(repo, target.docs, target.readme, target.docs_scope, target.workflows_dir)
-    return CheckResult.combine(
-        [
-            d3_named_paths_exist(repo, target.docs, target.readme, target.scripts.values(), target.workflows_dir,
-                                 target.github, target.docs_scope),
-            options.d3_docs_show_accepted_options(repo, docs, target.scripts.values()),
-        ],
-        "every path and script option the docs and scripts name exists",
-    )

@@ -1,48 +1,55 @@
-"""The one place the history touches the repository criteria (:mod:`buildgate.repochecks`).
+"""The one place the history touches the criteria: the registry's repository-layer entries.
 
-When the criteria registry replaces ``REPO_CHECKS``, this module is what changes. D3 runs with
-the target's ``repo.docs_scope`` (:func:`buildgate.docs.paths.d3_for_target`): without a scope
-it is the same check as ``REPO_CHECKS["D3"]``, which does not pass the scope yet.
+Each revision gets one :class:`~buildgate.context.Context` opened on that revision's
+:class:`~buildgate.repo.Repo` (no layer providers: the history reads only git objects), and
+each criterion runs through :func:`buildgate.criteria.run`, exactly as a step does. What a check
+read is recorded with its outcome, so the engine can reuse the outcome at a commit where all of
+it is unchanged.
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
 
-from buildgate.docs import paths
+from buildgate import criteria as registry
+from buildgate.context import Context
 from buildgate.errors import BuildgateError
 from buildgate.repo import Repo
-from buildgate.repochecks import REPO_CHECKS, Outcome, RevisionContext, run_check
-from buildgate.result import CheckResult
 from buildgate.target import Target
+from buildgate.verdict import Verdict, verdict_of
 
 __all__ = ["Outcome", "criteria", "context", "outcome"]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A criterion's verdict at one revision, its message, and the repository facts it read
+    (see ``Repo.recording``): at another revision where all of them are unchanged, the outcome
+    is the same."""
+
+    verdict: Verdict
+    message: str
+    reads: frozenset = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
+
+
 def criteria() -> list[str]:
     """The repository criteria, in their report order."""
-    return list(REPO_CHECKS)
+    return registry.of_layer("repo")
 
 
-def context(repo: Repo, target: Target) -> RevisionContext:
-    """One revision's shared inputs (workflow model, kustomization), parsed once for all checks."""
-    return RevisionContext(repo, target)
+def context(repo: Repo, target: Target) -> Context:
+    """One revision's context: its shared inputs (workflow model, kustomization) parsed once."""
+    return Context(target, repo)
 
 
-def _with_scope(ctx: RevisionContext) -> CheckResult:
-    return paths.d3_for_target(ctx.repo, ctx.target)
-
-
-_OVERRIDES: dict[str, Callable[[RevisionContext], CheckResult]] = {"D3": _with_scope}
-
-
-def outcome(cid: str, ctx: RevisionContext) -> Outcome:
+def outcome(cid: str, ctx: Context) -> Outcome:
     """A criterion's outcome at the context's revision, with what it read (for reuse)."""
-    check = _OVERRIDES.get(cid) if ctx.target.docs_scope else None
-    if check is None:
-        return run_check(cid, ctx)
-    with ctx.repo.recording() as reads:  # as run_check does, for the override
+    with ctx.repo.recording() as reads:
         try:
-            result = check(ctx)
+            result = registry.run(cid, ctx)
         except BuildgateError as exc:
-            return Outcome("error", f"{exc.kind}: {exc}", frozenset(reads))
-    return Outcome("pass" if result.ok else "fail", result.message, frozenset(reads))
+            result = exc
+    verdict, message = verdict_of(result)
+    return Outcome(verdict, message, frozenset(reads))
