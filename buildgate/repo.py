@@ -27,6 +27,7 @@ import hashlib
 import os
 import posixpath
 import re
+import stat
 import subprocess
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -41,7 +42,17 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_SYMLINK_HOPS = 40
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C",
             "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull}
-_GIT_OPTS = ("-c", "core.commitGraph=false", "-c", "advice.graftFileDeprecated=false")
+# The audited repository's own .git/config (and what it includes) is untrusted: these settings
+# override every key that would make a read-only git command run a program, reach the network or
+# read a history other than the repository's (command-line settings win over every config file).
+_GIT_OPTS = (
+    "-c", "core.commitGraph=false", "-c", "advice.graftFileDeprecated=false",
+    "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false", "-c", "core.hooksPath=" + os.devnull,
+    "-c", "core.pager=cat", "-c", "core.askPass=", "-c", "core.sshCommand=false", "-c", "core.gitProxy=",
+    "-c", "credential.helper=", "-c", "protocol.allow=never", "-c", "diff.external=",
+    "-c", "log.showSignature=false", "-c", "gpg.program=false", "-c", "core.alternateRefsCommand=",
+    "-c", "uploadpack.packObjectsHook=",
+)
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
@@ -66,6 +77,32 @@ def clean_rel(rel: str) -> str:
     return "" if norm == "." else norm
 
 
+def read_regular_file(path: Path, limit: int, shown: str) -> bytes:
+    """A regular file's bytes, at most ``limit``: a FIFO, device or socket is refused, never read
+    (an unpacked tarball or a CI artifact can hold one, and reading it would block forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", shown) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file (a FIFO, device or socket): not read", shown)
+        if st.st_size > limit:
+            raise InputError(f"file is {st.st_size} bytes, over the {limit}-byte limit", shown)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", shown) from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise InputError(f"file is over the {limit}-byte limit", shown)
+    return data
+
+
 _BLOBS: dict[str, bytes] = {}  # blob id -> content (small blobs), shared across revisions
 
 
@@ -74,16 +111,14 @@ def _parse_cached(key: str, raw: bytes, path: str) -> YamlDocument:
     return parse_yaml(raw, path)
 
 
-# Variables that would make git read another repository, another index or object store, or
-# match pathspecs differently, or run a program: the audited repository's environment may be hostile.
-_GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-                 "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_SHALLOW_FILE", "GIT_REPLACE_REF_BASE",
-                 "GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS", "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS",
-                 "GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "GIT_QUARANTINE_PATH")
-
-
 def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_DROP}
+    """The environment git runs in: no inherited ``GIT_*`` variable at all.
+
+    An audit may run inside a git hook or under a hostile environment: ``GIT_DIR`` and friends
+    would make git read another repository, ``GIT_CONFIG_*`` would add settings that run programs,
+    ``GIT_EXEC_PATH``, ``GIT_SSH*``, ``GIT_ASKPASS`` and ``GIT_EXTERNAL_DIFF`` name programs.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(_GIT_ENV)
     return env
 
@@ -756,13 +791,7 @@ class Repo:
             raise InputError("file not found", rel)
         if real.is_dir():
             raise InputError("is a folder, expected a file", rel)
-        size = real.stat().st_size
-        if size > limit:
-            raise InputError(f"file is {size} bytes, over the {limit}-byte limit", rel)
-        try:
-            return real.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read file: {exc.strerror}", rel) from None
+        return read_regular_file(real, limit, rel)
 
     def _blob(self, oid: str, limit: int = MAX_FILE_BYTES, rel: str | None = None, size: int = -1) -> bytes:
         """A blob's content; its size is checked before it is read when the listing did not say."""

@@ -123,6 +123,9 @@ def k2_newtags_in_history(repo: Repo, kust: Kustomization, images: Iterable[str]
                               f"{', '.join(c[:12] for c in candidates)}", where))
             continue
         if not candidates:
+            # git skips an object it can't read when it disambiguates: before saying no commit
+            # exists, walk every ref's history, so a corrupt object is an error that names it.
+            repo.git("rev-list", "--quiet", "--all")
             if _is_shallow(repo):
                 undecided.append((f"newTag {tag!r} of {image}: no commit {hexpart} in this shallow clone; "
                                   "fetch the full history", where))
@@ -164,6 +167,8 @@ class KustomizationChange:
     subject: str
     removed: tuple[str, ...]
     added: tuple[str, ...]
+    committer: str = ""
+    committer_email: str = ""
 
     @property
     def changes_newtag(self) -> bool:
@@ -183,13 +188,13 @@ def _unquote(value: str) -> str:
 def kustomization_changes(repo: Repo, path: str) -> list[KustomizationChange]:
     """Commits touching ``path`` reachable from HEAD, newest first: one ``git log -p -U0`` call."""
     out = repo.git("log", "--no-color", "--no-ext-diff", "--no-textconv", "-p", "-U0",
-                   "--format=%x1e%H%x1f%an%x1f%ae%x1f%ct%x1f%s", repo.rev or "HEAD", "--", path)
+                   "--format=%x1e%H%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%ct%x1f%s", repo.rev or "HEAD", "--", path)
     changes = []
     for record in out.split("\x1e"):
         if not record.strip():
             continue
         header, _nl, diff = record.partition("\n")
-        sha, author, email, ts, subject = header.split("\x1f", 4)
+        sha, author, email, committer, committer_email, ts, subject = header.split("\x1f", 6)
         removed, added = [], []
         for line in diff.splitlines():
             if line.startswith(("---", "+++")) or not line[:1] in ("-", "+"):
@@ -197,7 +202,8 @@ def kustomization_changes(repo: Repo, path: str) -> list[KustomizationChange]:
             m = _NEWTAG_LINE.match(line[1:].strip())
             if m:
                 (added if line[0] == "+" else removed).append(_unquote(m["value"]))
-        changes.append(KustomizationChange(sha, author, email, int(ts), subject, tuple(removed), tuple(added)))
+        changes.append(KustomizationChange(sha, author, email, int(ts), subject, tuple(removed), tuple(added),
+                                           committer, committer_email))
     return changes
 
 
@@ -332,9 +338,27 @@ def update_job_introduced(repo: Repo, workflows_dir: str, kust_path: str) -> Upd
     return None
 
 
+_NOREPLY = re.compile(r"(?:\d+\+)?(?P<login>[^@]+)@users\.noreply\.github\.com", re.I)
+_WEB_FLOW = "noreply@github.com"   # GitHub's committer for merges and edits made on github.com
+BOT_IDENTITY_NOTE = ("the bot is recognised by its author name, e-mail and committer as git records them; "
+                     "git does not authenticate these, anyone can write them (signed commits would)")
+
+
 def is_bot(change: KustomizationChange, bot_authors: Iterable[str]) -> bool:
+    """A commit by the bot: its author name is one of ``bot_authors``; an author e-mail in GitHub's
+    noreply form names that bot, not another account; and the committer is the bot, the same
+    identity as the author, or GitHub itself (a merge on github.com). A commit that only borrows
+    the bot's name (a human committing as "github-actions[bot]") is not the bot's."""
     bots = {b.lower() for b in bot_authors}
-    return change.author.lower() in bots
+    if change.author.lower() not in bots:
+        return False
+    noreply = _NOREPLY.fullmatch(change.email or "")
+    if noreply and noreply["login"].lower() not in bots:
+        return False
+    if not change.committer and not change.committer_email:  # not recorded (older callers)
+        return True
+    return (change.committer.lower() in bots or change.committer_email.lower() == _WEB_FLOW
+            or change.committer_email.lower() == (change.email or "").lower())
 
 
 def k3_bot_updates(repo: Repo, kust_path: str, workflows_dir: str, bot_authors: Iterable[str]) -> CheckResult:
@@ -348,11 +372,20 @@ def k3_bot_updates(repo: Repo, kust_path: str, workflows_dir: str, bot_authors: 
     """
     bot_authors = tuple(bot_authors)
     changes = kustomization_changes(repo, kust_path)
+    shallow = _is_shallow(repo)
     if not changes:
-        raise CannotDecide(f"no commit reachable from HEAD touches {kust_path}", kust_path)
+        raise CannotDecide(f"no commit reachable from HEAD touches {kust_path}"
+                           + ("; this is a shallow clone: fetch the full history" if shallow else ""), kust_path)
     bots = " or ".join(bot_authors)
     bot_updates = [c for c in changes if is_bot(c, bot_authors) and c.changes_newtag]
-    evidence = [f"{len(changes)} commit(s) touch {kust_path}; {len(bot_updates)} are newTag updates by {bots}"]
+    borrowed = [c for c in changes if c.author.lower() in {b.lower() for b in bot_authors} and not is_bot(c, bot_authors)]
+    evidence = [f"{len(changes)} commit(s) touch {kust_path}; {len(bot_updates)} are newTag updates by {bots}",
+                BOT_IDENTITY_NOTE]
+    evidence += [f"{c.describe()} carries the bot's name but is authored as {c.email} and committed by "
+                 f"{c.committer} <{c.committer_email}>: not counted as the bot's" for c in borrowed[:MAX_LISTED]]
+    if shallow and not bot_updates:
+        raise CannotDecide(f"no bot newTag update among the {len(changes)} commit(s) of this shallow clone "
+                           f"touching {kust_path}; fetch the full history", kust_path)
     if not bot_updates:
         newest = changes[0]
         return CheckResult.failed(
@@ -360,6 +393,9 @@ def k3_bot_updates(repo: Repo, kust_path: str, workflows_dir: str, bot_authors: 
             f"none among {len(changes)} commit(s) (newest {newest.describe()} by {newest.author})",
             kust_path, evidence)
     job = update_job_introduced(repo, workflows_dir, kust_path)
+    if job is None and shallow:
+        raise CannotDecide(f"no revision of {workflows_dir} in this shallow clone has a job writing {kust_path}; "
+                           "fetch the full history", workflows_dir)
     if job is None:
         return CheckResult.failed(
             f"a workflow job under {workflows_dir} writing {kust_path} before the bot's updates",
@@ -371,6 +407,9 @@ def k3_bot_updates(repo: Repo, kust_path: str, workflows_dir: str, bot_authors: 
     before = [c for c in bot_updates if c.sha not in after_job]
     if before:
         evidence.append(f"{len(before)} bot update(s) not after the job: " + ", ".join(c.describe() for c in before[:MAX_LISTED]))
+    if not after and shallow:
+        raise CannotDecide(f"this shallow clone starts at or after the update job's first commit {short(job.sha)}: "
+                           "whether the bot's updates came after the job needs the full history", kust_path)
     if not after:
         return CheckResult.failed(
             f"bot newTag updates after the update job appeared in {short(job.sha)} ({when(job.timestamp)})",

@@ -6,6 +6,7 @@ Defaults are the real target's names from CRITERIA.md (org ``ardenone``, repo ``
 from __future__ import annotations
 
 import datetime as _dt
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,9 @@ from typing import Any
 import jsonschema
 
 from buildgate.errors import InputError, TargetError
-from buildgate.repo import Repo, clean_rel
+from buildgate.repo import Repo, clean_rel, read_regular_file
 from buildgate.schema.core import SCHEMA
-from buildgate.yamlfile import line_at, parse_yaml
+from buildgate.yamlfile import MAX_YAML_BYTES, line_at, parse_yaml
 
 DEFAULT_IMAGES = (
     ("ghcr.io/ardenone/moltbook-api", "./api"),
@@ -183,31 +184,63 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
     target.cluster = dict(data.get("cluster", {}))
     target.devpod = dict(data.get("devpod", {}))
     target.waivers = tuple(
-        Waiver(w["criterion"], w["reason"].strip(), _dt.date.fromisoformat(w["expires"]) if w.get("expires") else None)
-        for w in data.get("waivers", [])
+        Waiver(_check_criterion(w["criterion"], source, data, ("waivers", n, "criterion")), w["reason"].strip(),
+               _dt.date.fromisoformat(w["expires"]) if w.get("expires") else None)
+        for n, w in enumerate(data.get("waivers", []))
     )
     return target
 
 
+def _check_criterion(cid: str, source: str, data: Any, path: tuple) -> str:
+    """A waiver's criterion must be one the registry knows (a typo would waive nothing)."""
+    from buildgate.criteria import CRITERIA
+
+    if cid not in CRITERIA:
+        line = line_at(data, path)
+        raise TargetError(f"waivers: unknown criterion {cid!r} (known: {', '.join(CRITERIA)})",
+                          f"{source}:{line}" if line else source)
+    return cid
+
+
+class _BoundedRepr(reprlib.Repr):
+    """reprlib that knows the YAML loader's containers (a subclass would be rendered whole)."""
+
+    def repr_LineList(self, obj: list, level: int) -> str:  # noqa: N802 - reprlib's naming
+        return self.repr_list(obj, level)
+
+    def repr_LineDict(self, obj: dict, level: int) -> str:  # noqa: N802
+        return self.repr_dict(obj, level)
+
+
+_REPR = _BoundedRepr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 80, 80, 2, 4, 4
+
+
+def short_repr(value: Any) -> str:
+    """A bounded ``repr`` (reprlib): a huge or deeply nested value is never rendered whole."""
+    return _REPR.repr(value)
+
+
 def _short(err: jsonschema.ValidationError) -> str:
     if err.validator == "additionalProperties":
-        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-        return f"unknown key(s) {', '.join(map(str, extra))}"
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})), key=str)
+        return f"unknown key(s) {', '.join(short_repr(k) if not isinstance(k, str) else k for k in extra)}"
     if err.validator == "type":
-        return f"expected {err.validator_value}, found {type(err.instance).__name__} {err.instance!r}"[:200]
-    return err.message.splitlines()[0][:200]
+        return f"expected {err.validator_value}, found {type(err.instance).__name__} {short_repr(err.instance)}"
+    if err.validator == "pattern":
+        return f"{short_repr(err.instance)} is not a valid value (expected to match {err.validator_value})"
+    if err.validator in ("enum", "const"):
+        return f"{short_repr(err.instance)} is not one of {short_repr(err.validator_value)}"
+    return " ".join(err.message.split())[:200]
 
 
 def load(path: str | Path) -> Target:
     """Read and validate a target file."""
     p = Path(path)
+    if not p.exists():
+        raise TargetError("target file not found", str(path))
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise TargetError("target file not found", str(path)) from None
-    except OSError as exc:
-        raise TargetError(f"cannot read target file: {exc.strerror}", str(path)) from None
-    try:
+        raw = read_regular_file(p, MAX_YAML_BYTES, str(path))
         doc = parse_yaml(raw, str(path))
     except InputError as exc:
         raise TargetError(exc.reason, exc.where) from None

@@ -30,7 +30,7 @@ SCHEMA = {
         "context": {"type": "string"},
         "in_cluster": {"type": "boolean"},
         # namespace of the Deployments when the rendered manifests don't name one
-        "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+        "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\Z"},
         # seconds one socket read may take, and one whole request (however the server drips)
         "request_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": _DAY},
         "request_deadline": {"type": "number", "exclusiveMinimum": 0, "maximum": _DAY},
@@ -38,7 +38,7 @@ SCHEMA = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+                "namespace": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\Z"},
                 "application": {"type": "string", "minLength": 1},
             },
         },

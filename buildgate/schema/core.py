@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from buildgate.schema import cluster, devpod, registry
 
-CRITERION_ID = "^(W(1b|[1-9]|1[01])|D[1-3]|S[12]|K[1-6]|G[1-6]|V[1-4])$"
+# The shape of an id; target.py checks that the registry knows it.
+CRITERION_ID = "^[A-Z][A-Z]?[0-9]+[a-z]?\\Z"
 _REL_PATH = {"type": "string", "minLength": 1}
 
 SCHEMA = {
@@ -17,7 +18,7 @@ SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "path": {"type": "string", "minLength": 1},
-                "github": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"},
+                "github": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\\Z"},
                 "default_branch": {"type": "string", "minLength": 1},
                 "workflow": _REL_PATH,
                 "workflows_dir": _REL_PATH,
@@ -47,7 +48,7 @@ SCHEMA = {
                 "additionalProperties": False,
                 "required": ["name", "context"],
                 "properties": {
-                    "name": {"type": "string", "pattern": "^[a-z0-9.:-]+(/[a-z0-9._-]+)+$"},
+                    "name": {"type": "string", "pattern": "^[a-z0-9.:-]+(/[a-z0-9._-]+)+\\Z"},
                     "context": _REL_PATH,
                 },
             },

@@ -14,10 +14,10 @@ SCHEMA = {
     "properties": {
         # host -> endpoint URL, e.g. {"ghcr.io": "http://127.0.0.1:5000"}; no userinfo, query or spaces
         "mirrors": {"type": "object", "additionalProperties": {
-            "type": "string", "pattern": "^https?://[^/?#\\s]+(/[^?#\\s]*)?$"}},  # userinfo: refused by the client, unechoed
+            "type": "string", "pattern": "^https?://[^/?#\\s]+(/[^?#\\s]*)?\\Z"}},  # userinfo: refused by the client, unechoed
         # names of environment variables holding credentials (never the credentials themselves)
-        "username_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
-        "token_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "username_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*\\Z"},
+        "token_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*\\Z"},
         "docker_config": {"type": "string", "minLength": 1},
         "timeout": _SECONDS,           # seconds per socket operation (connect, each read)
         "request_deadline": _SECONDS,  # seconds for one whole request, however the server drips
