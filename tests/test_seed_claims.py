@@ -243,5 +243,6 @@ def test_history_says_when_each_claim_stopped_holding(tmp_path, runs):
     for line in (30, 63, 88, 94, 123, 139):
         last = claims[line]["changes"][-1]
         assert (last["sha"], last["from"], last["to"]) == (rename, V, C), (line, claims[line]["changes"])
+    assert data["claims"]["stats"]["reused"] > 0            # checks whose reads did not change are not run again
     assert f"stopped holding at {rename[:7]} (ci: rename the build workflow to docker-build.yml)" in proc.stdout
     assert f"verified when closed at {sandbox.head[:7]}, contradicted now" in proc.stdout
