@@ -47,6 +47,7 @@ See `docs/guide.md` and ![flow](img/flow.png), or [the guide](docs/other.md).
    # Trigger it
    gh workflow run build.yml --ref main && echo started
    FOO=1 ./scripts/x.sh --fast
+   docker build -f api/Dockerfile -t ghcr.io/org/app:dev .
    ```
 
 ```
@@ -80,17 +81,18 @@ def test_every_kind_of_checkable_statement_is_extracted_with_its_line():
         (2, "check", "Status: RESOLVED - Solution implemented"),
         (5, "field", "File: ci/build.yml"),                      # Task ID and Resolution Date are metadata
         (8, "item", "Builds both images"),
-        (9, "check", "GitHub Actions cache for faster builds"),  # a checked task; its ✅ twin at line 49 is a duplicate
+        (9, "check", "GitHub Actions cache for faster builds"),  # a checked task; its ✅ twin at line 50 is a duplicate
         (13, "item", "ghcr.io/org/app:latest"),                  # "**Images:**" only labels its list; [ ] claims nothing
         (17, "mention", "See docs/guide.md and ![flow](img/flow.png), or [the guide](docs/other.md)."),
         (20, "item", "Pushes to GHCR"),                           # its lead-in item is not a claim
         (21, "item", "Run it by hand"),
         (24, "command", "gh workflow run build.yml --ref main && echo started"),
         (25, "command", "FOO=1 ./scripts/x.sh --fast"),
-        (31, "command", "gh run list --workflow build.yml"),      # an untagged fence: only what buildgate checks
-        (39, "command", "bash scripts/y.sh -v"),                  # console: prompt lines only; yaml: none
-        (45, "check", "README.md"),                                # a table row holding ✅
-        (48, "check", "Option 1 (IMPLEMENTED)"),                   # a heading holding ✅
+        (26, "command", "docker build -f api/Dockerfile -t ghcr.io/org/app:dev ."),
+        (32, "command", "gh run list --workflow build.yml"),      # an untagged fence: only what buildgate checks
+        (40, "command", "bash scripts/y.sh -v"),                  # console: prompt lines only; yaml: none
+        (46, "check", "README.md"),                                # a table row holding ✅
+        (49, "check", "Option 1 (IMPLEMENTED)"),                   # a heading holding ✅
     ]
 
 
@@ -100,14 +102,15 @@ def test_what_each_claim_names():
     assert by_line[13].images == ["ghcr.io/org/app:latest"] and by_line[13].paths == []
     assert by_line[17].paths == ["docs/guide.md", "img/flow.png", "docs/other.md"]
     assert by_line[24].commands == ["gh workflow run build.yml --ref main", "echo started"]
-    assert by_line[25].paths == ["scripts/x.sh"] and by_line[39].paths == ["scripts/y.sh"]
+    assert by_line[25].paths == ["scripts/x.sh"] and by_line[40].paths == ["scripts/y.sh"]
+    assert by_line[26].paths == ["api/Dockerfile"] and by_line[26].images == []
     assert by_line[20].context == "Done › Notes › GitHub Actions automatically"
     assert by_line[13].context == "Done › Features › Images"
     assert by_line[24].context == "Done › Notes › Run it by hand › Trigger it"
     assert claims.subject_checks(by_line[24]) == [
         "workflow exists: build.yml", "workflow dispatchable: build.yml",
         "options accepted: gh workflow run build.yml --ref main"]
-    assert claims.subject_checks(by_line[31]) == ["workflow exists: build.yml", "options accepted: gh run list --workflow build.yml"]
+    assert claims.subject_checks(by_line[32]) == ["workflow exists: build.yml", "options accepted: gh run list --workflow build.yml"]
     assert claims.subject_checks(by_line[25]) == ["file exists: scripts/x.sh", "options accepted: FOO=1 ./scripts/x.sh --fast"]
 
 
@@ -464,3 +467,9 @@ def test_the_embedded_sandbox_is_audited_under_xdist(tmp_path):
     assert by_line[31]["status"] == "unverifiable" and "W2 not checked" in by_line[31]["reason"]
     assert "VERIFIED      line 14: File: .github/workflows/build-push.yml" in out
     assert "| 14 | File: .github/workflows/build-push.yml | ✅ verified |" in md.read_text()
+
+
+def test_the_sandbox_is_the_same_repository_wherever_it_is_built(tmp_path):
+    """The claim audit of an embedded-sandbox run reads a copy the controller builds: the same commits."""
+    a, b = make_sandbox_repo(tmp_path / "a"), make_sandbox_repo(tmp_path / "b")
+    assert a.head == b.head and a.built_commit == b.built_commit

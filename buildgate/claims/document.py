@@ -18,7 +18,8 @@ A **claim** is one of:
   below them);
 - ``mention``: any other line naming an inline-code path, an image reference or a command;
 - ``command``: one line of a fenced shell block (``bash``, ``sh``, ``console``…) holding a
-  command. An untagged fence is read only for the commands buildgate checks (``gh`` and
+  command: the files it names exist, and for ``gh`` and repository scripts, the workflow it names
+  exists and its options are accepted. An untagged fence is read only for the commands buildgate checks (``gh`` and
   repository scripts): it is as often a diagram as a script. Commands are read with the one
   shell reader (:mod:`buildgate.shell`) and never run.
 
@@ -362,6 +363,8 @@ class _Reader:
                 kind, args = program(command_argv(cmd))
                 if kind == "script":
                     claim.paths.append(args[0])
+                elif kind != "gh":  # the files any other command names (`docker build -f api/Dockerfile`)
+                    claim.paths += [a for a in args if [a] == [t for t, _o in path_tokens(a)]]
             self.add(claim)
 
 
