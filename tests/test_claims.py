@@ -462,10 +462,11 @@ def test_the_embedded_sandbox_is_audited_under_xdist(tmp_path):
                                    "--buildgate-markdown", str(md))
     assert code == 0, out
     by_line = {c["line"]: c for c in report["claims"]["claims"]}
-    assert by_line[14]["status"] == "verified" and by_line[14]["check"] == "file exists: .github/workflows/build-push.yml"
-    assert by_line[43]["status"] == "verified"                 # script sound: the script, in git, passes S1
-    assert by_line[31]["status"] == "unverifiable" and "W2 not checked" in by_line[31]["reason"]
-    assert "VERIFIED      line 14: File: .github/workflows/build-push.yml" in out
+    assert by_line[14]["status"] == "verified" and by_line[14]["check"] == "file exists: .github/workflows/build-push.yml", \
+        by_line[14]
+    assert by_line[43]["status"] == "verified", by_line[43]   # script sound: the script, in git, passes S1
+    assert by_line[31]["status"] == "unverifiable" and "W2 not checked" in by_line[31]["reason"], by_line[31]
+    assert "VERIFIED      line 14: File: .github/workflows/build-push.yml" in out, out
     assert "| 14 | File: .github/workflows/build-push.yml | ✅ verified |" in md.read_text()
 
 
