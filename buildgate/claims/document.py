@@ -24,7 +24,9 @@ A **claim** is one of:
   shell reader (:mod:`buildgate.shell`) and never run.
 
 Each claim keeps what it names: repository paths (inline code, links, images), container image
-references (``ghcr.io/org/app:tag``) and commands (the source text of each simple command).
+references (``ghcr.io/org/app:tag``) and commands (the source text of each simple command), at
+most :data:`MAX_SUBJECTS` of each. A document is refused over :data:`MAX_DOC_BYTES` or
+:data:`MAX_CLAIMS` claims.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ from buildgate.yamlfile import decode_text
 MAX_DOC_BYTES = 2 * 1024 * 1024
 MAX_CLAIMS = 2000
 MAX_TEXT = 2000          # characters of a claim's text kept (a claim is a statement, not a chapter)
+MAX_SUBJECTS = 50        # paths, images and commands checked per claim (each is a check of its own)
 CHECK = "✅"
 SHELL_LANGS = frozenset({"bash", "sh", "shell", "zsh", "ksh", "dash"})
 PROMPT_LANGS = frozenset({"console", "shell-session", "shellsession", "terminal"})
@@ -266,9 +269,9 @@ class _Reader:
             raise InputError(f"the document holds more than {MAX_CLAIMS} claims; buildgate audits at most "
                              f"{MAX_CLAIMS} per document", f"{self.source}:{claim.line}")
         self.seen.add(claim.text.lower())
-        claim.paths = list(dict.fromkeys(claim.paths))
-        claim.images = list(dict.fromkeys(claim.images))
-        claim.commands = list(dict.fromkeys(claim.commands))
+        claim.paths = list(dict.fromkeys(claim.paths))[:MAX_SUBJECTS]
+        claim.images = list(dict.fromkeys(claim.images))[:MAX_SUBJECTS]
+        claim.commands = list(dict.fromkeys(claim.commands))[:MAX_SUBJECTS]
         self.claims.append(claim)
 
     def claim_of(self, lines: list[_Line], kind: str, context: str = "") -> Claim:
@@ -313,10 +316,8 @@ class _Reader:
                 self.add(self.claim_of([ln], "check"))
             elif key and (key.group(3) or key.group(2).rstrip().endswith(":")):
                 name = key.group(2).strip().rstrip(":").strip().lower()
-                if key.group(4).strip():
-                    if name not in METADATA_KEYS:
-                        self.add(self.claim_of([ln], "field"))
-                    continue
+                if key.group(4).strip() and name not in METADATA_KEYS:
+                    self.add(self.claim_of([ln], "field"))
             elif ln.code or "](" in ln.prose:
                 claim = self.claim_of([ln], "mention")
                 if claim.paths or claim.images or claim.commands:
