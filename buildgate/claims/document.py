@@ -347,7 +347,9 @@ class _Reader:
             src_lines = ["  " + ln[2:] if ln.startswith("$ ") else " " * len(ln) for ln in src_lines]
         text = "\n".join(src_lines)
         by_line: dict[int, list[Simple]] = {}
-        for node, _up in parse(text).walk():
+        script = parse(text)
+        comments = {line: body for body, line in script.comments}
+        for node, _up in script.walk():
             if isinstance(node, Simple) and node.tokens:
                 by_line.setdefault(node.line, []).append(node)
         for line, nodes in sorted(by_line.items()):
@@ -357,7 +359,7 @@ class _Reader:
             if not lang and not checkable:
                 continue
             shown = " ".join(text[min(a for a, _ in spans):max(b for _, b in spans)].split())
-            comment = _comment_before(src_lines, line)
+            comment = _plain(comments.get(line - 1, "")) if line - 1 not in by_line else ""
             claim = Claim(_plain_command(shown), first_line + line - 1, self.section, "command",
                           self.context(comment), commands=list(commands))
             for cmd in commands:
@@ -371,14 +373,6 @@ class _Reader:
 
 def _plain_command(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-
-
-def _comment_before(lines: list[str], line: int) -> str:
-    """The comment line right above a command (``# Trigger build manually``), if any."""
-    k = line - 2
-    if 0 <= k < len(lines) and lines[k].lstrip().startswith("#"):
-        return _plain(lines[k].lstrip().lstrip("#"))
-    return ""
 
 
 def extract_claims(text: str, source: str = "<claims>") -> list[Claim]:
