@@ -11,7 +11,7 @@ from buildgate.claims import checks as claim_checks
 from buildgate.claims import judging as judge_mod
 from buildgate.claims.render import claim_line
 from buildgate.context import Context
-from buildgate.errors import CannotDecide, InputError, NotApplicable
+from buildgate.errors import CannotDecide, InputError
 from buildgate.reports import markdown
 from buildgate.result import CheckResult
 from buildgate.verdict import Verdict
