@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--criteria", help="comma-separated criterion ids (default: every repository criterion)")
     h.add_argument("--closed-at", help="commit, or date (YYYY-MM-DD: its last commit by the end of that day, UTC), "
                                       "the task was closed: compare it with HEAD")
-    h.add_argument("--claims", help="resolution document: which of its claims held when closed and hold now")
+    h.add_argument("--claims", help="resolution document: when each of its claims started or stopped holding "
+                                    "(with --closed-at: which held when closed and hold now)")
     h.add_argument("--claims-map", default=str(claims_mod.DEFAULT_MAPPING), help="claim mapping file")
     h.add_argument("--json", help="write the timeline as JSON")
     h.add_argument("--svg", help="write the timeline chart as SVG")
@@ -56,15 +58,35 @@ def _resolve_closed_at(repo: Repo, value: str, commits: list) -> timeline.Closed
     return timeline.ClosedAt(picked.sha, value, "date")
 
 
-def _claims_at(tl: timeline.Timeline, sha: str, document: str, mapping: str) -> dict:
-    """The claim audit as it would have come out at ``sha`` (repository criteria only)."""
-    from buildgate.reports.verdicts import ScenarioVerdict, aggregate
+def _claims_over(tl: timeline.Timeline, repo: Repo, target: target_mod.Target, claims: list[claims_mod.Claim],
+                 closed: str | None) -> dict:
+    """The claims judged at every commit of the timeline (repository checks only:
+    a criterion the timeline didn't run is not checked)."""
+    from buildgate.claims.history import follow
+    from buildgate.verdict import Verdict
 
-    verdicts = [
-        ScenarioVerdict(f"history::{cid}", cid, [cid], tl.outcomes[sha][cid].verdict, tl.outcomes[sha][cid].message)
-        for cid in tl.criteria
-    ]
-    return claims_mod.audit(document, aggregate(verdicts, {}), mapping)
+    def decided_at(sha: str, cid: str) -> claims_mod.Finding:
+        outcome = tl.outcomes[sha].get(cid)
+        if outcome is None:
+            return claims_mod.Finding(Verdict.NOT_CHECKED, "not checked by buildgate history")
+        return claims_mod.Finding(Verdict(outcome.verdict), outcome.message)
+
+    keep = [closed] if closed else []
+    return follow(claims, tl.commits, repo, target, decided_at, keep)
+
+
+def _print_claims(over: dict, head: str, closed: str | None) -> None:
+    from buildgate.claims.history import describe
+    from buildgate.claims.render import claim_line, clip, one_line
+
+    print("claims (repository checks only; the other layers are not checked here):")
+    then = {c["text"]: c["status"] for c in over["at"][closed]["claims"]} if closed else {}
+    for c in over["claims"]:
+        print(f"  {clip(claim_line(c), 220)}")
+        print(f"      {clip(one_line(describe(c['changes'])), 220)}")
+        if closed and then.get(c["text"]) != c["status"]:
+            print(f"      {then.get(c['text'])} when closed at {closed[:7]}, {c['status']} now")
+    print(over["summary"] + f" (at {head[:7]}, repository checks only)")
 
 
 def history(args: argparse.Namespace) -> int:
@@ -76,6 +98,7 @@ def history(args: argparse.Namespace) -> int:
     if args.markdown and not args.closed_at:
         raise InputError("--markdown needs --closed-at (it shows what changed since then)")
     criteria = [c.strip() for c in args.criteria.split(",")] if args.criteria else None
+    claims = claims_mod.claims_of(args.claims, args.claims_map) if args.claims else []  # refused before any work
     commits = timeline.commits_in(repo, args.rev_range)
     closed = _resolve_closed_at(repo, args.closed_at, commits) if args.closed_at else None
     tl = timeline.run(repo, target, args.rev_range, criteria, jobs=args.jobs, cache_dir=args.cache,
@@ -86,19 +109,20 @@ def history(args: argparse.Namespace) -> int:
         print(line)
     regressed = []
     if closed:
-        head = tl.head
         regressed = tl.regressions(closed.sha)
         print(closed.describe(tl))
         print(f"closed at {closed.sha[:7]}; held then, not now: {', '.join(regressed) or 'none'}")
-        if args.claims:
-            then = {c["text"]: c["status"] for c in _claims_at(tl, closed.sha, args.claims, args.claims_map)["claims"]}
-            now = _claims_at(tl, head, args.claims, args.claims_map)
-            for c in now["claims"]:
-                if then.get(c["text"]) != c["status"]:
-                    print(f"claim line {c['line']}: {then.get(c['text'])} when closed, {c['status']} now: {c['text']}")
-            print(now["summary"] + " (at HEAD, repository criteria only)")
+    over = None
+    if args.claims:
+        over = _claims_over(tl, repo, target, claims, closed.sha if closed else None)
+        _print_claims(over, tl.head, closed.sha if closed else None)
     if args.json:
-        Path(args.json).write_text(timeline.dumps(tl, closed))
+        text = timeline.dumps(tl, closed)
+        if over is not None:
+            data = json.loads(text)
+            data["claims"] = {k: v for k, v in over.items() if k != "at"}
+            text = json.dumps(data, indent=2) + "\n"
+        Path(args.json).write_text(text)
     if args.svg:
         Path(args.svg).write_text(timeline.svg(tl, closed.sha if closed else None))
     if args.markdown:

@@ -98,8 +98,26 @@ def markdown(report: dict[str, Any], title: str = "buildgate audit", link_blobs:
             out.append("")
     claims = report.get("claims")
     if claims:
-        out += ["## Claims", "", inline(claims.get("summary", "")), "", "| claim | status | criteria |", "|---|---|---|"]
-        for cl in claims["claims"]:
-            out.append(f"| {inline(cl['text'])} | {inline(cl['status'])} | {inline(', '.join(cl['criteria'])) or '—'} |")
-        out.append("")
+        out += claims_section(claims)
     return "\n".join(out)
+
+
+_CLAIM_ICON = {"verified": "✅", "contradicted": "❌", "unverifiable": "❔"}
+
+
+def claims_section(claims: dict[str, Any]) -> list[str]:
+    """The claim audit: per claim its line, status, deciding check, reason and ``file:line``
+    evidence. Every word of it can come from the document or the repository: all of it goes
+    through :func:`inline`."""
+    out = ["## Claims", "", inline(claims.get("summary", "")), ""]
+    out += [f"- note: {inline(n, 300)}" for n in claims.get("notes", [])]
+    out += ["", "| line | claim | status | decided by | why | evidence |", "|---|---|---|---|---|---|"]
+    for cl in claims["claims"]:
+        status = str(cl.get("status", ""))
+        where = ", ".join(cl.get("where") or [])
+        out.append(
+            f"| {inline(cl.get('line', ''))} | {inline(cl.get('text', ''), 300)} "
+            f"| {_CLAIM_ICON.get(status, '·')} {inline(status)} | {inline(cl.get('check') or '—', 200)} "
+            f"| {inline(cl.get('reason', ''), 400)} | {inline(where, 200) or '—'} |")
+    out.append("")
+    return out
