@@ -92,9 +92,7 @@ def _print_claims(over: dict, head: str, closed: str | None) -> None:
 def history(args: argparse.Namespace) -> int:
     target = target_mod.load(args.target) if args.target else target_mod.Target(source="<defaults>")
     root = args.repo or (str(target.repo_path) if target.repo_path else ".")
-    repo = Repo(Path(root))
-    if not repo.is_git():
-        raise InputError("not a git repository", str(root))
+    repo = Repo(Path(root)).require_git()
     if args.markdown and not args.closed_at:
         raise InputError("--markdown needs --closed-at (it shows what changed since then)")
     criteria = [c.strip() for c in args.criteria.split(",")] if args.criteria else None

@@ -482,6 +482,12 @@ class Repo:
         self.record(("git", kind, args, input_bytes or b"", _digest(got)))
         return self._checked(args, got) if check else got[1].decode(errors="replace")
 
+    def require_git(self) -> "Repo":
+        """This repository, or an InputError when its folder is not a git checkout."""
+        if not self.is_git():
+            raise InputError("not a git checkout (buildgate reads files and history through git)", str(self.root))
+        return self
+
     def is_git(self) -> bool:
         return self.git("rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
 
