@@ -457,7 +457,7 @@ def test_v2_through_the_docker_api_of_a_devpod_whose_daemon_builds() -> None:
         work = dh.mktemp_dir("buildgate-v2", base="/var/tmp")
         dh.run(["sh", "-c", 'podman --root "$1/s" --runroot "$1/r" --storage-driver vfs system service --time=0 '
                 'unix:///run/buildgate-test.sock >"$1/log" 2>&1 &', "sh", work], timeout=10)
-        sock = f"/proc/{sb.keeper.pid}/root{sb.merged}/run/buildgate-test.sock"
+        sock = f"/proc/{sb.keeper.pid}/root/run/buildgate-test.sock"
         for _ in range(100):
             if Path(sock).exists():
                 break
