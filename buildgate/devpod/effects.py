@@ -1,0 +1,241 @@
+"""What a contained script run did, read from its system-call trace (V3, V4).
+
+The launcher traces the script with ``strace -f -xx`` (every string hex-escaped, so no script
+output can forge trace syntax) for: exec, connect/send-to-address, the mount family, namespace
+and clone calls, ptrace, io_uring. :func:`read_trace` turns that into :class:`Effect` values:
+
+* ``exec-tool``: a build tool (or one of a build's helpers) ran from a path that is not a
+  recording shim: a copy, a symlink, a binary the script brought;
+* ``exec-anon``: a binary ran from a file descriptor or memory (``execveat(AT_EMPTY_PATH)``,
+  ``/proc/self/fd/N``), which no path can name;
+* ``engine-socket``: a connection to a container engine's socket (a build by API);
+* ``tamper``: a mount, unmount, ``chroot``/``pivot_root``, new namespace, ``setns``, an
+  untraced clone, ``ptrace``, ``io_uring`` or ``process_vm_writev``: what removing the shims,
+  escaping the trace or building by hand needs;
+* ``network``: a connect or send to an IPv4/IPv6 address (loopback included: on a real devpod
+  a local port may be a proxy to GitHub).
+
+Only what follows the exec of the launcher's start wrapper is the script's; what comes before
+is the launcher's own setup.
+"""
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Collection, Iterable, Sequence
+
+# Besides the build tools themselves (the shims' names): the programs a build needs (daemons,
+# runtimes, rootless helpers, the fuse overlay, registry clients). Running any of them from a
+# path that is not a shim counts as a build attempt.
+BUILD_HELPERS = frozenset({"dockerd", "containerd", "buildkitd", "buildx", "docker-buildx", "runc", "crun", "conmon",
+                           "fuse-overlayfs", "fusermount", "fusermount3", "newuidmap", "newgidmap", "rootlesskit",
+                           "slirp4netns", "executor", "kaniko-executor", "skopeo", "crane", "regctl", "oras"})
+ENGINE_SOCKET = re.compile(r"docker|podman|containerd|buildkit|libpod|crio|nerdctl", re.I)
+MOUNT_CALLS = frozenset({"mount", "umount2", "fsopen", "fsmount", "fsconfig", "move_mount", "open_tree", "mount_setattr",
+                         "pivot_root", "chroot"})
+ODD_CALLS = frozenset({"ptrace", "io_uring_setup", "process_vm_writev"})
+_LINE = re.compile(r"^(\d+)\s+(.*)$")
+_RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+_UNFINISHED = " <unfinished ...>"
+_CALL = re.compile(r"^(\w+)\((.*)$", re.S)
+_RESULT = re.compile(r"^(.*)\)\s+= (.*)$", re.S)
+_STR = re.compile(r'@?"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
+_LDSO = re.compile(r"^ld-linux.*\.so(\.\d+)*$|^ld\.so$|^ld-musl-.*\.so(\.\d+)*$")
+_LDSO_VALUE_OPTS = {"--library-path", "--preload", "--argv0", "--audit", "--glibc-hwcaps-mask", "--glibc-hwcaps-prepend"}
+_PROC_ROOT = re.compile(r"^/proc/(self|thread-self|\d+)/root(?=/)")
+_FD_PATH = re.compile(r"^/(proc/(self|thread-self|\d+)/fd|dev/fd)/\d+$")
+_INET = re.compile(r"sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\(\"((?:\\x[0-9a-f]{2})*)\"\)")
+_INET6 = re.compile(r"sa_family=AF_INET6, sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, \"((?:\\x[0-9a-f]{2})*)\"")
+_UNIX = re.compile(r"sa_family=AF_UNIX, sun_path=(@?)\"((?:\\x[0-9a-f]{2})*)\"")
+
+
+@dataclass(frozen=True)
+class Syscall:
+    """One traced system call: the process, the call, its arguments (strace's text) and result."""
+
+    pid: int
+    name: str
+    args: str
+    result: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.result.startswith("-1") and self.result not in ("?", "")
+
+    @property
+    def errno(self) -> str:
+        parts = self.result.split()
+        return parts[1] if self.result.startswith("-1") and len(parts) > 1 else ""
+
+    def strings(self) -> list[str]:
+        """The call's string arguments, decoded (arrays flattened, in order)."""
+        return [unhex(m.group(1)) + (m.group(2) or "") for m in _STR.finditer(self.args)]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something the script did that matters to V3 or V4."""
+
+    kind: str  # exec-tool | exec-anon | engine-socket | tamper | network
+    text: str  # one line for a message: what, where, how it ended
+    pid: int
+    loopback: bool = False  # network: the address is a loopback one
+
+
+def unhex(s: str) -> str:
+    """strace's ``\\xNN`` escapes back to text."""
+    try:
+        return bytes(int(s[i + 2:i + 4], 16) for i in range(0, len(s), 4)).decode("utf-8", errors="replace")
+    except ValueError:
+        return s
+
+
+def parse_trace(text: str) -> list[Syscall]:
+    """strace ``-f`` output as calls, with ``<unfinished ...>``/``<... resumed>`` pairs joined."""
+    out: list[Syscall] = []
+    pending: dict[int, str] = {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if not m:
+            continue
+        pid, rest = int(m.group(1)), m.group(2)
+        if rest.startswith(("+++", "---")):
+            continue
+        r = _RESUMED.match(rest)
+        if r:
+            start = pending.pop(pid, None)
+            if start is None:
+                continue
+            rest = start + r.group(2)
+        elif rest.endswith(_UNFINISHED):
+            pending[pid] = rest[: -len(_UNFINISHED)]
+            continue
+        c = _CALL.match(rest)
+        if not c:
+            continue
+        r = _RESULT.match(c.group(2))  # strace pads before " = "; strings are hex, so the last match is it
+        if r:
+            out.append(Syscall(pid, c.group(1), r.group(1), r.group(2).strip()))
+        else:  # no result (the process ended inside the call)
+            out.append(Syscall(pid, c.group(1), c.group(2).rstrip(")"), "?"))
+    for pid, start in pending.items():  # calls that never returned (killed inside them)
+        c = _CALL.match(start)
+        if c:
+            out.append(Syscall(pid, c.group(1), c.group(2), "?"))
+    return out
+
+
+def script_calls(calls: Sequence[Syscall], start: str) -> list[Syscall] | None:
+    """The calls from the exec of ``start`` on (``None`` if the script never started)."""
+    for i, c in enumerate(calls):
+        if c.name == "execve" and c.ok and c.strings()[:1] == [start]:
+            return list(calls[i + 1:])
+    return None
+
+
+def _program(path: str, argv: Sequence[str]) -> str:
+    """The program an exec runs: the path, or for the dynamic loader its program argument."""
+    if _LDSO.match(posixpath.basename(path)):
+        skip = False
+        for a in argv[1:]:
+            if skip:
+                skip = False
+            elif a in _LDSO_VALUE_OPTS:
+                skip = True
+            elif not a.startswith("--"):
+                return a
+    return path
+
+
+def _norm(path: str) -> str:
+    return _PROC_ROOT.sub("", path)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _how(c: Syscall) -> str:
+    return "ok" if c.ok else (c.errno or "failed")
+
+
+def _exec_effect(c: Syscall, shims: frozenset[str], tools: Collection[str]) -> Effect | None:
+    strs = c.strings()
+    if c.name == "execveat":
+        if "AT_EMPTY_PATH" in c.args and c.ok:
+            return Effect("exec-anon", f"ran a binary from an open file descriptor (execveat AT_EMPTY_PATH, {_how(c)})", c.pid)
+        if not strs:
+            return None
+    if not c.ok or not strs:
+        return None
+    path = strs[0]
+    argv = strs[1:]
+    prog = _norm(_program(path, argv))
+    if _FD_PATH.match(prog) or prog.startswith(("memfd:", "/memfd:")):
+        return Effect("exec-anon", f"ran a binary from {prog}, which no path names", c.pid)
+    name = posixpath.basename(prog)
+    if (name in tools or name in BUILD_HELPERS) and prog not in shims:
+        shown = f" ({_short(' '.join(argv[:4]), 120)})" if argv else ""
+        return Effect("exec-tool", f"ran {name} at {prog}, not the recording shim{shown}", c.pid)
+    return None
+
+
+def _net_effect(c: Syscall) -> Effect | None:
+    verb = "connect to" if c.name == "connect" else "send to"
+    m = _INET.search(c.args)
+    if m:
+        host, port = unhex(m.group(2)), m.group(1)
+        return Effect("network", f"{verb} {host}:{port} ({_how(c)})", c.pid, loopback=_is_loopback(host))
+    m = _INET6.search(c.args)
+    if m:
+        host, port = unhex(m.group(2)), m.group(1)
+        return Effect("network", f"{verb} [{host}]:{port} ({_how(c)})", c.pid, loopback=_is_loopback(host))
+    m = _UNIX.search(c.args)
+    if m and c.name == "connect":
+        path = ("@" if m.group(1) else "") + unhex(m.group(2))
+        if ENGINE_SOCKET.search(path):
+            return Effect("engine-socket", f"connect to the engine socket {path} ({_how(c)})", c.pid)
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _tamper_effect(c: Syscall) -> Effect | None:
+    if c.name in MOUNT_CALLS:
+        what = " ".join(repr(s) for s in c.strings()[:3])
+        return Effect("tamper", _short(f"{c.name}({what}) ({_how(c)})"), c.pid)
+    if c.name in ("unshare", "setns") or (c.name in ("clone", "clone3") and "CLONE_NEW" in c.args):
+        flags = sorted(set(re.findall(r"CLONE_NEW\w+", c.args))) or [c.name]
+        return Effect("tamper", f"{c.name} {'|'.join(flags)} ({_how(c)})", c.pid)
+    if c.name in ("clone", "clone3", "fork", "vfork") and "CLONE_UNTRACED" in c.args:
+        return Effect("tamper", f"{c.name} with CLONE_UNTRACED, to escape the trace ({_how(c)})", c.pid)
+    if c.name in ODD_CALLS:
+        return Effect("tamper", f"{c.name} ({_how(c)})", c.pid)
+    return None
+
+
+def effects(calls: Iterable[Syscall], shims: Iterable[str], tools: Collection[str]) -> list[Effect]:
+    """The effects of the script's calls. ``shims``: the paths at which a build tool is a shim;
+    ``tools``: the build tools' names (with :data:`BUILD_HELPERS`, what may not run for real)."""
+    shim_set = frozenset(shims)
+    out: list[Effect] = []
+    for c in calls:
+        if c.name in ("execve", "execveat"):
+            e = _exec_effect(c, shim_set, tools)
+        elif c.name in ("connect", "sendto", "sendmsg", "sendmmsg"):
+            e = _net_effect(c)
+        else:
+            e = _tamper_effect(c)
+        if e is not None:
+            out.append(e)
+    return out
