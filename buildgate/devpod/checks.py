@@ -157,7 +157,7 @@ def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequen
     if tamper:
         return CheckResult.failed(expected, f"it tried {tamper[0].text}: what removing the shims or building by hand "
                                   f"needs" + _more(tamper), run.script, evidence)
-    net = [e for e in run.effects_of("network") if not e.loopback]
+    net = run.effects_of("network")  # loopback too: a registry or an engine may listen there
     if net:
         return CheckResult.failed(expected, f"it tried to reach the network ({net[0].text}), which a push needs"
                                   + _more(net), run.script, evidence)

@@ -224,6 +224,23 @@ def _tamper_effect(c: Syscall) -> Effect | None:
     return None
 
 
+SCRATCH = ("/tmp/", "/var/tmp/", "/dev/shm/", "/proc/")  # private to the run (or not files at all)
+
+
+def exec_paths(calls: Iterable[Syscall]) -> list[str]:
+    """The programs the script ran that outlive the run (absolute, outside its scratch space):
+    what :func:`buildgate.devpod.isolate.tool_copies` compares with the real tools."""
+    out: dict[str, None] = {}
+    for c in calls:
+        if c.name == "execve" and c.ok:
+            strs = c.strings()
+            if strs:
+                prog = _norm(_program(strs[0], strs[1:]))
+                if prog.startswith("/") and not prog.startswith(SCRATCH) and "\n" not in prog:
+                    out[posixpath.normpath(prog)] = None
+    return list(out)
+
+
 def effects(calls: Iterable[Syscall], shims: Iterable[str], tools: Collection[str]) -> list[Effect]:
     """The effects of the script's calls. ``shims``: the paths at which a build tool is a shim;
     ``tools``: the build tools' names (with :data:`BUILD_HELPERS`, what may not run for real)."""

@@ -12,8 +12,8 @@ IPC and UTS namespaces (``unshare``, as root in the devpod):
   other mount is read-only, except a private ``/tmp``, ``/var/tmp`` and ``/dev/shm``;
 * the network namespace has only loopback; service-account tokens read empty;
 * the environment is an allow-list (:func:`allowed_env`): ``PATH``, locale, terminal, the
-  pod's own variables (``KUBERNETES_*``, ``*_SERVICE_HOST``, ...), a private ``HOME`` and dead
-  GitHub/proxy settings. Nothing else of the devpod's (or, on ``local://``, the harness's)
+  pod's own variables (``KUBERNETES_*``, ``*_SERVICE_HOST``, ...), a private ``HOME`` and dummy
+  GitHub settings. Nothing else of the devpod's (or, on ``local://``, the harness's)
   environment reaches the script.
 
 What it did is recorded where the script can't touch it: shim calls through a FIFO only root
@@ -49,15 +49,15 @@ _RECORDS_SLACK_KB = 1024  # less free room than this in the record folder: the t
 _ISOLATION_FAILED = "buildgate-isolation: "
 
 DEAD = "127.0.0.1:9"
-# Set for every run: dead GitHub and proxy settings, dummy tokens (a second line of defence
-# behind the network namespace) and git kept off any remote.
+# Set for every run: a private home and temporary folder, dummy GitHub tokens and a dead GitHub
+# host (so a script that checks for a token goes on to call gh), git kept off any remote. No
+# proxy or engine-host variables: an attempt to reach anything goes where the script aims it,
+# fails in the empty network namespace and is named in the trace.
 SAFE_ENV = {
+    "HOME": "/tmp/home", "TMPDIR": "/tmp", "GH_CONFIG_DIR": "/tmp/home/.config/gh",
     "GH_HOST": DEAD, "GH_TOKEN": "buildgate-dummy", "GITHUB_TOKEN": "buildgate-dummy",
     "GH_ENTERPRISE_TOKEN": "buildgate-dummy", "GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1",
-    "HTTPS_PROXY": f"http://{DEAD}", "HTTP_PROXY": f"http://{DEAD}", "https_proxy": f"http://{DEAD}",
-    "http_proxy": f"http://{DEAD}", "ALL_PROXY": f"http://{DEAD}", "NO_PROXY": "", "no_proxy": "",
-    "DOCKER_HOST": f"tcp://{DEAD}", "CONTAINER_HOST": f"tcp://{DEAD}", "GIT_SSH_COMMAND": "false",
-    "GIT_TERMINAL_PROMPT": "0", "HOME": "/tmp/home", "TMPDIR": "/tmp", "GH_CONFIG_DIR": "/tmp/home/.config/gh",
+    "GIT_SSH_COMMAND": "false", "GIT_TERMINAL_PROMPT": "0",
 }
 # The devpod's own variables a script may see: PATH, locale, terminal, and the pod's identity
 # and service addresses (a guard may test them); their values must look like what they are.
@@ -206,3 +206,28 @@ def run_isolated(dh: DevpodHost, argv: Sequence[str], *, cwd: str | None, run_di
         loopback=meta.get("loopback") == "up",
         scratch_files=_int(meta.get("scratch_files")),
     )
+
+
+def tool_copies(dh: DevpodHost, ran: Sequence[str], real: Sequence[str]) -> list[tuple[str, str]]:
+    """``(path ran, real tool)`` for each program the script ran whose content is a real build
+    tool's (a copy under another name or in another folder): sizes first, then SHA-256."""
+    ran = [p for p in ran if p not in real][:200]
+    if not ran or not real:
+        return []
+    sizes: dict[str, str] = {}
+    res = dh.run(["stat", "-L", "-c", "%s %n", "--", *real, *ran], timeout=60)
+    for line in res.stdout.splitlines():
+        size, _, path = line.partition(" ")
+        sizes[path] = size
+    real_sizes = {sizes[r] for r in real if r in sizes}
+    suspects = [p for p in ran if sizes.get(p) in real_sizes]
+    if not suspects:
+        return []
+    res = dh.run(["sha256sum", "--", *[r for r in real if sizes.get(r) in {sizes[p] for p in suspects}], *suspects],
+                 timeout=120)
+    digests: dict[str, str] = {}
+    for line in res.stdout.splitlines():
+        digest, _, path = line.partition("  ")
+        digests[path] = digest
+    by_digest = {digests[r]: r for r in real if r in digests}
+    return [(p, by_digest[digests[p]]) for p in suspects if digests.get(p) in by_digest]

@@ -25,7 +25,7 @@ LAUNCHER = r"""# buildgate launcher: runs one audited script in the devpod, cont
 # the real build tools covered by read-only bind mounts of the shims; Kubernetes service
 # account secrets masked. What is recorded: every shim call (through a FIFO that only root
 # reads), every exec, connect, send-to-address, mount, namespace and clone (strace), image
-# stores or layouts left in its scratch space, its exit status and output.
+# stores, layouts or container storage folders left in its scratch space, its exit status and output.
 # The report goes to stdout as sections "@@buildgate NAME SHOWN TOTAL" + SHOWN bytes.
 set -u
 uid=$1 run=$2 cwd=$3 limit=$4 tracer=$5 tools=$6 dirs=$7
@@ -185,9 +185,12 @@ exec 8>&-
 wait "$catpid"
 
 # -- effects left in the scratch space -----------------------------------------------------------
-find /tmp /var/tmp /dev/shm -xdev \( -path "$B" -prune \) -o \( -name oci-layout -o -name images.json \
+find /tmp /var/tmp /dev/shm -xdev \( -path "$B" -prune \) -o \( -type f \( -name oci-layout -o -name images.json \
   -o -name layers.json -o -name storage.lock -o -name bolt_state.db -o -name db.sql -o -name repositories.json \
-  -o -name buildkitd.toml -o -name containers.json -o -name index.json \) -print 2>/dev/null | head -n 50 > "$B/p/artefacts"
+  -o -name buildkitd.toml -o -name containers.json \) \) -print -o \( -type d \( -name libpod -o -name 'overlay-images' \
+  -o -name 'vfs-images' -o -name 'overlay-layers' -o -name 'vfs-layers' -o -name 'overlay-containers' -o -name buildkit \
+  -o -name 'podman-run-*' -o -name 'containers-user-*' -o -name 'buildah*' \) \) -print 2>/dev/null \
+  | head -n 50 > "$B/p/artefacts"
 files=$(find /tmp /var/tmp /dev/shm -xdev \( -path "$B" -prune \) -o -print 2>/dev/null | wc -l)
 free=$(stat -f -c '%a %S' "$B/p" 2>/dev/null) && free=$(( ${free% *} * ${free#* } / 1024 )) || free=0
 
@@ -198,9 +201,10 @@ section() {
   printf '\n@@buildgate %s %s %s\n' "$1" "$shown" "$total"
   head -c "$shown" "$2"
 }
-printf 'rc=%s\ntimed_out=%s\ntraced=%s\nuserns=%s\nloopback=%s\nscratch_files=%s\nrecords_free_kb=%s\n' \
-  "$rc" "$timed_out" "$traced" "$useru" "$lo" "$files" "$free" > "$B/p/meta"
-section meta "$B/p/meta" 4096
+# (printed from memory: a script that filled the record folder can't blank the run's facts)
+meta=$(printf 'rc=%s\ntimed_out=%s\ntraced=%s\nuserns=%s\nloopback=%s\nscratch_files=%s\nrecords_free_kb=%s' \
+  "$rc" "$timed_out" "$traced" "$useru" "$lo" "$files" "$free")
+printf '\n@@buildgate meta %s %s\n%s' "${#meta}" "${#meta}" "$meta"
 section shadowed "$B/p/shadowed" 65536
 section artefacts "$B/p/artefacts" 65536
 section calls "$B/p/calls" 1048576

@@ -135,7 +135,9 @@ def _read_run(script: str, argv: list[str], staged: bool, iso: isolate.IsolatedR
     if mine is None:
         raise isolate.IsolationUnavailable(f"the contained script never started: {run.last_line()}", dh.name)
     shim_paths = [*iso.shadowed, *(f"{isolate.SHIM_DIR}/{n}" for n in (*shims, "git"))]
-    run.effects = fx.effects(mine, shim_paths, shims)
+    copies = [fx.Effect("exec-tool", f"ran a copy of {real} at {path}, not the recording shim", 0)
+              for path, real in isolate.tool_copies(dh, fx.exec_paths(mine), iso.shadowed)]
+    run.effects = copies + fx.effects(mine, shim_paths, shims)
     run.traced = iso.trace_complete
     if not iso.trace_complete:
         run.trace_note = "the trace was cut short (the script flooded the record folder)"
