@@ -167,6 +167,9 @@ def validate(calls: Sequence[Call], timeout: float = 30) -> list[GhVerdict]:
         for call in calls:
             if call.tool != "gh":
                 continue
+            if call.cut:
+                raise CannotDecide(f"`{call.text} …` is longer than the shim records (4000 bytes), so gh can't be asked "
+                                   f"whether it accepts the whole call")
             argv = [*prefix, gh, *replay_argv(call)]
             try:
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,

@@ -48,22 +48,34 @@ P="$N/.buildgate"
 mkdir -m 0755 "$P/bin" && mkdir -m 0700 "$P/p" "$P/o" || fail "mkdir in the run folder"
 # The records and the script's output each get their own tmpfs: a script that floods its output
 # can't crowd out the trace (and a full record folder is reported, never read as complete).
-mount -t tmpfs -o size=128m,mode=0700 buildgate-records "$P/p" && mount -t tmpfs -o size=8m,mode=0700 buildgate-out "$P/o" \
+mount -t tmpfs -o size=64m,mode=0700 buildgate-records "$P/p" && mount -t tmpfs -o size=8m,mode=0700 buildgate-out "$P/o" \
   || fail "cannot mount the record folders"
 mkfifo -m 0622 "$P/calls.fifo" && mkfifo -m 0600 "$P/p/go" || fail "mkfifo"
 : > "$P/p/calls"; : > "$P/p/trace"; : > "$P/o/out"; : > "$P/p/shadowed"; : > "$P/p/artefacts"
+# A shim records its call in ONE write of at most 4000 bytes (arguments beyond that are cut
+# and the cut marked), so a script writing to the FIFO itself can add records but never split one.
+c=$(printf '\001')
+record='record() {
+  LC_ALL=C; n=0; keep=0
+  for a in "$@"; do n=$((n + ${#a} + 1)); [ "$n" -gt 3900 ] && break; keep=$((keep + 1)); done
+  if [ "$keep" -lt "$#" ]; then
+    i=0
+    for a in "$@"; do shift; i=$((i + 1)); [ "$i" -le "$keep" ] && set -- "$@" "$a"; done
+    set -- "$@" "'"$c"'buildgate-cut"
+  fi
+  printf "%s\000" "'"$c"'buildgate-call'"$c"'" "$t" "$@" > '"$B"'/calls.fifo
+}'
 for t in $tools; do
   case "$t" in *[!a-z0-9._-]*|'') fail "bad tool name $t" ;; esac
-  { printf '#!/bin/sh\n# buildgate shim: records this call and runs nothing\n'
-    printf '{ printf '"'"'\\001buildgate-call\\001\\000%%s\\000'"'"' %s; for a in "$@"; do printf '"'"'%%s\\000'"'"' "$a"; done; } > %s/calls.fifo\nexit 0\n' "$t" "$B"
-  } > "$P/bin/$t" && chmod 0755 "$P/bin/$t" || fail "writing the $t shim"
+  printf '#!/bin/sh\n# buildgate shim: records this call and runs nothing\nt=%s\n%s\nrecord "$@"\nexit 0\n' "$t" "$record" \
+    > "$P/bin/$t" && chmod 0755 "$P/bin/$t" || fail "writing the $t shim"
 done
 git=$(command -v git 2>/dev/null || true)
 case "$git" in
   /*[!A-Za-z0-9/._-]*) git="" ;;
   /*) case " $tools " in *" git "*) ;; *)
         { printf '#!/bin/sh\n# buildgate guard: records this call; runs the real git unless it would talk to a remote\n'
-          printf '{ printf '"'"'\\001buildgate-call\\001\\000git\\000'"'"'; for a in "$@"; do printf '"'"'%%s\\000'"'"' "$a"; done; } > %s/calls.fifo\n' "$B"
+          printf 't=git\n%s\n(record "$@")\n' "$record"
           printf '%s\n' 'sub=""; skip=0' 'for a in "$@"; do' \
             '  if [ "$skip" = 1 ]; then skip=0; continue; fi' \
             '  case "$a" in -C|-c|--git-dir|--work-tree|--namespace) skip=1 ;; -*) ;; *) sub=$a; break ;; esac' 'done' \
@@ -80,7 +92,7 @@ fi
 mount --move "$N" /tmp || fail "cannot move the private /tmp into place"
 for d in /var/tmp /dev/shm; do
   if [ -d "$d" ] && [ ! -L "$d" ]; then
-    mount -t tmpfs -o size=256m,nr_inodes=65536,mode=1777,nosuid,nodev buildgate-scratch "$d" || fail "cannot mount a private $d"
+    mount -t tmpfs -o size=64m,nr_inodes=16384,mode=1777,nosuid,nodev buildgate-scratch "$d" || fail "cannot mount a private $d"
   fi
 done
 mkdir -m 0700 /tmp/home && chown "$uid:$uid" /tmp/home || fail "cannot make the script's home"
@@ -209,6 +221,6 @@ section shadowed "$B/p/shadowed" 65536
 section artefacts "$B/p/artefacts" 65536
 section calls "$B/p/calls" 1048576
 section out "$B/o/out" 1048576
-section trace "$B/p/trace" 33554432
+section trace "$B/p/trace" 16777216
 exit 0
 """

@@ -22,12 +22,17 @@ BUILD_TOOLS = ("docker", "podman", "buildah", "nerdctl", "buildctl", "kaniko", "
 _MARK = "\x01buildgate-call\x01"
 
 
+_CUT = "\x01buildgate-cut"  # the shim's last argument when it cut a call's arguments at 4000 bytes
+
+
 @dataclass(frozen=True)
 class Call:
-    """One recorded invocation of a shimmed program (its name is the shim's own, not ``$0``)."""
+    """One recorded invocation of a shimmed program (its name is the shim's own, not ``$0``).
+    ``cut``: the shim recorded only the first 4000 bytes of its arguments."""
 
     tool: str
     args: tuple[str, ...]
+    cut: bool = False
 
     @property
     def text(self) -> str:
@@ -74,7 +79,8 @@ def parse_calls(raw: bytes) -> list[Call]:
         if fields and fields[-1] == "":
             fields = fields[:-1]
         if fields:
-            calls.append(Call(fields[0], tuple(fields[1:])))
+            cut = fields[-1] == _CUT
+            calls.append(Call(fields[0], tuple(fields[1:-1] if cut else fields[1:]), cut))
     return calls
 
 

@@ -87,28 +87,42 @@ def standin() -> Iterator[tuple[str, list[str]]]:
     srv.server_close()
 
 
+def _needs(dh: DevpodHost, body: str) -> None:
+    """Skip an attack whose program the devpod lacks (it would not be an attack, just a typo)."""
+    for prog in ("python3", "curl", "strace"):
+        if prog in body and not dh.which(prog):
+            pytest.skip(f"{prog} is not installed in the sandbox devpod")
+
+
 def _devpod(sandbox: DevpodSandbox, tmp_path: Path, files: dict[str, str]) -> tuple[DevpodHost, object]:
+    _needs(sandbox.devpod_host(), "".join(files.values()))
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files=files, modes={p: 0o755 for p in files})
     path = f"/workspace/attack-{next(_n)}"
     sandbox.put_repo(sr.path, path)
     return sandbox.devpod_host(path), sr.target
 
 
-def _run_uid_processes() -> list[str]:
-    """Processes of the scripts' dedicated uid anywhere on this machine (none may outlive a run)."""
+def _hostile(body: str, shebang: str = "#!/usr/bin/env bash") -> tuple[str, str]:
+    """An attack script that also leaves a daemon behind, carrying a mark unique to this case."""
+    mark = f"buildgate-attack-{secrets.token_hex(6)}"
+    return f"{shebang}\nsh -c 'sleep 300; :' {mark} >/dev/null 2>&1 &\n{body}", mark
+
+
+def _marked(mark: str) -> list[str]:
+    """Processes anywhere on this machine whose command line carries ``mark`` (none may outlive a run)."""
     out = []
-    for status in Path("/proc").glob("[0-9]*/status"):
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            uid = next((ln.split()[1] for ln in status.read_text().splitlines() if ln.startswith("Uid:")), None)
+            if mark.encode() in cmdline.read_bytes():
+                out.append(cmdline.parent.name)
         except OSError:
             continue
-        if uid == str(isolate.RUN_UID):
-            out.append(status.parent.name)
     return out
 
 
-def _assert_clean(dh: DevpodHost, run: shims.ShimmedRun, verdicts: list[CheckResult | Exception], started: float) -> None:
-    """No secret anywhere, nothing left behind, nothing hung."""
+def _assert_clean(dh: DevpodHost, run: shims.ShimmedRun, verdicts: list[CheckResult | Exception], started: float,
+                  mark: str) -> None:
+    """No secret anywhere, nothing left behind (files, mounts, the marked daemon), nothing hung."""
     texts = [run.output, *(str(v) for v in verdicts)]
     for v in verdicts:
         if isinstance(v, CheckResult):
@@ -122,10 +136,10 @@ def _assert_clean(dh: DevpodHost, run: shims.ShimmedRun, verdicts: list[CheckRes
     for d in ("/tmp", "/var/tmp", "/usr", "/bin", "/sbin", "/opt", "/run"):
         assert [m for m in dh.mounts_under(d) if m != "/run"] == [], d
     assert not dh.exists("/usr/local/bin/podman-planted")  # the devpod's files stayed read-only to the script
-    assert _run_uid_processes() == []
+    assert _marked(mark) == []
 
 
-def _v3(dh: DevpodHost, target: object) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
+def _v3(dh: DevpodHost, target: object, mark: str) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
     repo = target.repo()  # type: ignore[attr-defined]
     started = time.monotonic()
     run = api.v3_run_local_build(dh, repo, target)
@@ -133,11 +147,11 @@ def _v3(dh: DevpodHost, target: object) -> tuple[shims.ShimmedRun, CheckResult |
         verdict: CheckResult | CannotDecide = api.v3_stops_before_build(run, dh, repo)
     except CannotDecide as exc:
         verdict = exc
-    _assert_clean(dh, run, [verdict], started)
+    _assert_clean(dh, run, [verdict], started, mark)
     return run, verdict
 
 
-def _v4(dh: DevpodHost, target: object) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
+def _v4(dh: DevpodHost, target: object, mark: str) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
     repo = target.repo()  # type: ignore[attr-defined]
     started = time.monotonic()
     run = api.v4_run_trigger(dh, repo, target)
@@ -145,7 +159,7 @@ def _v4(dh: DevpodHost, target: object) -> tuple[shims.ShimmedRun, CheckResult |
         verdict: CheckResult | CannotDecide = api.v4_asks_for_build_workflows(run, repo, target)
     except CannotDecide as exc:
         verdict = exc
-    _assert_clean(dh, run, [verdict], started)
+    _assert_clean(dh, run, [verdict], started, mark)
     return run, verdict
 
 
@@ -205,6 +219,10 @@ V3_ATTACKS = {
         "os._exit(0) if pid == 0 else os.waitpid(pid, 0)'\n",
         ["found it tried clone with CLONE_UNTRACED, to escape the trace (ok)"]),
     _case("ptrace (its own strace)"): ("strace -f -o /dev/null true 2>/dev/null || true\n", ["found it tried ptrace"]),
+    _case("split the shims' records by writing markers into their FIFO"): (
+        "(while :; do printf '\\001buildgate-call\\001\\000' > /tmp/.buildgate/calls.fifo; done) 2>/dev/null &\n"
+        "for i in 1 2 3 4 5 6; do /usr/bin/podman build -t x api; done\nkill $! 2>/dev/null\n",
+        ["found it ran `podman build -t x api` (build)"]),
     _case("plant a tool in the devpod for later runs"): (
         "cp /usr/bin/true /usr/local/bin/podman-planted 2>/dev/null\n/usr/local/bin/podman-planted || podman build -t x api\n",
         ["found it ran `podman build -t x api` (build)"]),
@@ -214,30 +232,45 @@ V3_ATTACKS = {
 @pytest.mark.parametrize("name", list(V3_ATTACKS))
 def test_v3_attack_never_passes(name: str, sandbox: DevpodSandbox, tmp_path: Path) -> None:
     body, needles = V3_ATTACKS[name]
-    dh, target = _devpod(sandbox, tmp_path, {LOCAL: "#!/usr/bin/env bash\n" + body + GUARD})
-    run, verdict = _v3(dh, target)
+    text, mark = _hostile(body + GUARD)
+    dh, target = _devpod(sandbox, tmp_path, {LOCAL: text})
+    run, verdict = _v3(dh, target, mark)
     _fails(verdict, *needles)
     assert run.traced and run.shadowed
 
 
 def test_v3_flooding_the_records_buys_no_pass(sandbox: DevpodSandbox, tmp_path: Path) -> None:
     _case("flood the record folder to cut the trace short")
-    body = "head -c 140000000 /dev/zero > /tmp/.buildgate/calls.fifo 2>/dev/null\n"
-    dh, target = _devpod(sandbox, tmp_path, {LOCAL: "#!/usr/bin/env bash\n" + body + GUARD})
-    run, verdict = _v3(dh, target)
+    body = "head -c 80000000 /dev/zero > /tmp/.buildgate/calls.fifo 2>/dev/null\n"
+    text, mark = _hostile(body + GUARD)
+    dh, target = _devpod(sandbox, tmp_path, {LOCAL: text})
+    run, verdict = _v3(dh, target, mark)
     assert isinstance(verdict, CannotDecide), verdict
     assert "the trace was cut short" in str(verdict)
 
 
 def test_v3_a_script_that_hangs_is_cut_off(sandbox: DevpodSandbox, tmp_path: Path) -> None:
     _case("hang (and leave a daemon behind)")
-    dh, target = _devpod(sandbox, tmp_path, {LOCAL: "#!/bin/sh\n(sleep 600 &)\nsleep 600\n" + GUARD})
+    text, mark = _hostile("sleep 600\n" + GUARD, "#!/bin/sh")
+    dh, target = _devpod(sandbox, tmp_path, {LOCAL: text})
     started = time.monotonic()
     run = shims.run_with_shims(dh, target.repo(), LOCAL, shims.BUILD_TOOLS, timeout=3)  # type: ignore[attr-defined]
     assert run.timed_out and time.monotonic() - started < 60
     with pytest.raises(CannotDecide, match="did not finish in the devpod"):
         api.v3_stops_before_build(run, dh, target.repo())  # type: ignore[attr-defined]
-    assert _run_uid_processes() == [] and run.cleaned
+    assert _marked(mark) == [] and run.cleaned
+
+
+def test_v4_a_gh_call_too_long_to_record_whole_is_not_judged(sandbox: DevpodSandbox, tmp_path: Path) -> None:
+    _case("a gh call longer than one atomic record (its tail would be judged unseen)")
+    body = 'gh workflow run build-push.yml --ref main -f notes="$(head -c 5000 /dev/zero | tr "\\0" x)" --bogus-flag\n'
+    text, mark = _hostile(body)
+    dh, target = _devpod(sandbox, tmp_path, {TRIGGER: text})
+    run = api.v4_run_trigger(dh, target.repo(), target)  # type: ignore[attr-defined]
+    assert [c.cut for c in run.calls] == [True]
+    with pytest.raises(CannotDecide, match="longer than the shim records"):
+        api.v4_gh_accepts(run, target.repo())  # type: ignore[attr-defined]
+    assert run.cleaned and _marked(mark) == []
 
 
 # -- secrets ----------------------------------------------------------------------------------
@@ -249,8 +282,9 @@ SNOOP = ("env\nprintenv GHCR_TOKEN AWS_SECRET_ACCESS_KEY REGISTRY_PASSWORD\n"
 
 def test_secrets_never_reach_a_script(sandbox: DevpodSandbox, tmp_path: Path) -> None:
     _case("read and print secret-shaped variables, /proc/*/environ, the service-account token")
-    dh, target = _devpod(sandbox, tmp_path, {LOCAL: "#!/usr/bin/env bash\n" + SNOOP + GUARD})
-    run, verdict = _v3(dh, target)  # _assert_clean: no secret in the output or the verdict
+    text, mark = _hostile(SNOOP + GUARD)
+    dh, target = _devpod(sandbox, tmp_path, {LOCAL: text})
+    run, verdict = _v3(dh, target, mark)  # _assert_clean: no secret in the output or the verdict
     assert isinstance(verdict, CheckResult) and verdict.ok, verdict  # snooping is no build: V3 holds
     assert "KUBERNETES_SERVICE_HOST=10.96.0.1" in run.output and "HOME=/tmp/home" in run.output
     assert "GHCR_TOKEN" not in run.output  # not even the name
@@ -271,8 +305,8 @@ def test_secrets_on_local_never_reach_a_script(tmp_path: Path, monkeypatch: pyte
     secret_file.write_text(SECRETS["GHCR_TOKEN"])
     secret_file.chmod(0o644)
     try:
-        sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: "#!/usr/bin/env bash\n" + SNOOP + GUARD},
-                               modes={LOCAL: 0o755})
+        text, mark = _hostile(SNOOP + GUARD)
+        sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: text}, modes={LOCAL: 0o755})
         dh = open_host("local://")
         started = time.monotonic()
         run = api.v3_run_local_build(dh, sr.target.repo(), sr.target)
@@ -280,7 +314,7 @@ def test_secrets_on_local_never_reach_a_script(tmp_path: Path, monkeypatch: pyte
         assert verdict.ok, verdict.message
         for value in SECRETS.values():
             assert value not in run.output and value not in verdict.message
-        assert run.cleaned and time.monotonic() - started < WALL and _run_uid_processes() == []
+        assert run.cleaned and time.monotonic() - started < WALL and _marked(mark) == []
     finally:
         secret_file.unlink()
 
@@ -322,8 +356,9 @@ def test_v4_network_attack_never_passes(index: int, sandbox: DevpodSandbox, stan
                                         tmp_path: Path) -> None:
     addr, seen = standin
     name, (body, needles) = list(_v4_attacks(addr).items())[index]
-    dh, target = _devpod(sandbox, tmp_path, {TRIGGER: "#!/usr/bin/env bash\n" + body + ASK})
-    run, verdict = _v4(dh, target)
+    text, mark = _hostile(body + ASK)
+    dh, target = _devpod(sandbox, tmp_path, {TRIGGER: text})
+    run, verdict = _v4(dh, target, mark)
     _fails(verdict, *needles)
     assert [c.text for c in run.calls] == ["gh workflow run build-push.yml --ref main"]  # it asked gh too
     assert seen == [], "a request reached the stand-in"
@@ -338,13 +373,14 @@ def test_v4_on_local_reaches_no_loopback_service(tmp_path: Path, standin: tuple[
         pytest.skip(str(exc))
     addr, seen = standin
     body = f"curl --noproxy '*' -s -m 5 -X POST http://{addr}/repos/o/r/actions/workflows/build-push.yml/dispatches || true\n"
-    sr = make_sandbox_repo(tmp_path / "moltbook-org", files={TRIGGER: "#!/usr/bin/env bash\n" + body + ASK},
-                           modes={TRIGGER: 0o755})
+    text, mark = _hostile(body + ASK)
+    sr = make_sandbox_repo(tmp_path / "moltbook-org", files={TRIGGER: text}, modes={TRIGGER: 0o755})
     dh = open_host("local://")
+    _needs(dh, body)
     run = api.v4_run_trigger(dh, sr.target.repo(), sr.target)
     verdict = api.v4_asks_for_build_workflows(run, sr.target.repo(), sr.target)
     _fails(verdict, f"found it tried to reach the network itself: connect to {addr} (")
-    assert seen == [] and run.cleaned and _run_uid_processes() == []
+    assert seen == [] and run.cleaned and _marked(mark) == []
 
 
 # -- V2: an overlay-driver error with another cause ------------------------------------------
@@ -386,4 +422,4 @@ def test_v2_an_overlay_error_with_another_cause_never_passes(error: str, workdir
 def test_the_attack_count_is_known() -> None:
     """The report counts these: update the number when an attack is added."""
     v4 = len(_v4_attacks("127.0.0.1:1"))
-    assert len(V3_ATTACKS) == 18 and v4 == 8
+    assert len(V3_ATTACKS) == 19 and v4 == 8

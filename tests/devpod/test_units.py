@@ -118,6 +118,8 @@ def test_shim_log_parses_empty_and_odd_arguments() -> None:
     raw = (mark + "docker\x00build\x00-t\x00a b\x00\x00" + mark + "gh\x00workflow\x00run\x00x\ny.yml\x00").encode()
     assert shims.parse_calls(raw) == [Call("docker", ("build", "-t", "a b", "")), Call("gh", ("workflow", "run", "x\ny.yml"))]
     assert shims.parse_calls(b"") == []
+    cut = shims.parse_calls(b"\x01buildgate-call\x01\x00gh\x00workflow\x00\x01buildgate-cut\x00")
+    assert cut == [Call("gh", ("workflow",), cut=True)]
 
 
 @pytest.mark.parametrize("tool,args,kind", [
