@@ -23,6 +23,7 @@ from buildgate.errors import CannotDecide, NotApplicable
 from buildgate.result import CheckResult
 from fixtures.devpod_sandbox import DevpodSandbox, preconditions
 from fixtures.sandbox_repo import make_sandbox_repo
+from tests.devpod.helpers import track
 
 LOCAL = "scripts/build-images.sh"
 TRIGGER = "scripts/build-images-devpod.sh"
@@ -99,7 +100,7 @@ def _devpod(sandbox: DevpodSandbox, tmp_path: Path, files: dict[str, str]) -> tu
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files=files, modes={p: 0o755 for p in files})
     path = f"/workspace/attack-{next(_n)}"
     sandbox.put_repo(sr.path, path)
-    return sandbox.devpod_host(path), sr.target
+    return track(sandbox.devpod_host(path)), sr.target
 
 
 def _hostile(body: str, shebang: str = "#!/usr/bin/env bash") -> tuple[str, str]:
@@ -131,8 +132,7 @@ def _assert_clean(dh: DevpodHost, run: shims.ShimmedRun, verdicts: list[CheckRes
         assert not any(value in t for t in texts), "a secret reached the script or the verdict"
     assert run.cleaned and not run.timed_out
     assert time.monotonic() - started < WALL
-    res = dh.run(["sh", "-c", "ls -d /tmp/buildgate-shim.* /var/tmp/buildgate-v2.* 2>/dev/null; true"])
-    assert res.stdout.strip() == ""
+    assert [d for d in dh.made if dh.exists(d)] == []  # type: ignore[attr-defined]
     for d in ("/tmp", "/var/tmp", "/usr", "/bin", "/sbin", "/opt", "/run"):
         assert [m for m in dh.mounts_under(d) if m != "/run"] == [], d
     assert not dh.exists("/usr/local/bin/podman-planted")  # the devpod's files stayed read-only to the script
@@ -307,7 +307,7 @@ def test_secrets_on_local_never_reach_a_script(tmp_path: Path, monkeypatch: pyte
     try:
         text, mark = _hostile(SNOOP + GUARD)
         sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: text}, modes={LOCAL: 0o755})
-        dh = open_host("local://")
+        dh = track(open_host("local://"))
         started = time.monotonic()
         run = api.v3_run_local_build(dh, sr.target.repo(), sr.target)
         verdict = api.v3_stops_before_build(run, dh, sr.target.repo())
@@ -375,7 +375,7 @@ def test_v4_on_local_reaches_no_loopback_service(tmp_path: Path, standin: tuple[
     body = f"curl --noproxy '*' -s -m 5 -X POST http://{addr}/repos/o/r/actions/workflows/build-push.yml/dispatches || true\n"
     text, mark = _hostile(body + ASK)
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files={TRIGGER: text}, modes={TRIGGER: 0o755})
-    dh = open_host("local://")
+    dh = track(open_host("local://"))
     _needs(dh, body)
     run = api.v4_run_trigger(dh, sr.target.repo(), sr.target)
     verdict = api.v4_asks_for_build_workflows(run, sr.target.repo(), sr.target)
@@ -407,13 +407,13 @@ def test_v2_an_overlay_error_with_another_cause_never_passes(error: str, workdir
     except NotApplicable as exc:
         pytest.skip(str(exc))
     try:
-        dh = sb.devpod_host()
+        dh = track(sb.devpod_host())
         dh.write_file("/usr/local/bin/podman", FAKE_PODMAN % error, "0755")
         dh.settings["workdir"] = workdir
         attempt = api.v2_build_attempt(dh)
         with pytest.raises(CannotDecide, match="overlay-driver error of another cause: " + why):
             api.v2_build_fails(attempt, dh)
-        assert attempt.cleaned
+        assert attempt.cleaned and [d for d in dh.made if dh.exists(d)] == []  # type: ignore[attr-defined]
     finally:
         sb.close()
     assert sb.leftovers() == []

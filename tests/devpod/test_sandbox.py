@@ -17,6 +17,7 @@ from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide, NotApplicable
 from fixtures.devpod_sandbox import DevpodSandbox
 from fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
+from tests.devpod.helpers import track
 
 LOCAL = "scripts/build-images.sh"
 TRIGGER = "scripts/build-images-devpod.sh"
@@ -46,7 +47,7 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> SandboxRepo:
 def _devpod_for(sb: DevpodSandbox, sr: SandboxRepo) -> DevpodHost:
     path = f"/workspace/repo-{next(_n)}"
     sb.put_repo(sr.path, path)
-    return sb.devpod_host(path)
+    return track(sb.devpod_host(path))
 
 
 @pytest.fixture()
@@ -59,8 +60,8 @@ def variant(sandbox: DevpodSandbox, tmp_path: Path):
 
 
 def _no_probe_leftovers(dh: DevpodHost) -> None:
-    res = dh.run(["sh", "-c", "ls -d /var/tmp/buildgate-v2.* /tmp/buildgate-shim.* 2>/dev/null; true"])
-    assert res.stdout.strip() == ""
+    assert getattr(dh, "made", None) is not None, "track() the devpod host first"
+    assert [d for d in dh.made if dh.exists(d)] == []  # type: ignore[attr-defined]
     assert dh.mounts_under("/var/tmp") == [] and dh.mounts_under("/tmp") == []
     for d in ("/usr", "/bin", "/sbin"):  # the shims bound over the real tools lived only as long as the run
         assert dh.mounts_under(d) == [], d
@@ -110,7 +111,7 @@ def test_v1_overlay_root(sandbox: DevpodSandbox) -> None:
 
 
 def test_v2_build_fails_with_the_overlay_error_and_cleans_up(sandbox: DevpodSandbox) -> None:
-    dh = sandbox.devpod_host()
+    dh = track(sandbox.devpod_host())
     attempt = api.v2_build_attempt(dh)
     res = api.v2_build_fails(attempt, dh)
     assert res.ok, res.message
@@ -124,7 +125,7 @@ def test_v2_fails_when_fuse_overlayfs_makes_builds_work() -> None:
         pytest.skip("fuse-overlayfs is not installed on this machine")
     sb = _sandbox(fuse_overlayfs=True)
     try:
-        dh = sb.devpod_host()
+        dh = track(sb.devpod_host())
         res = api.v2_build_fails(api.v2_build_attempt(dh), dh)
         assert not res.ok
         assert res.message.startswith("expected a container build in the devpod to fail with the nested-overlay error; "
@@ -314,7 +315,7 @@ def _uncontainable(sandbox: DevpodSandbox, sr: SandboxRepo, monkeypatch: pytest.
     monkeypatch.setattr(isolate, "UNSHARE", ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
                                              *isolate.UNSHARE])
     dh = _devpod_for(sandbox, sr)
-    return DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False)
+    return track(DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False))
 
 
 def test_v3_uncontainable_devpod_runs_nothing_and_fails_on_what_the_script_says(sandbox, tmp_path, monkeypatch) -> None:
