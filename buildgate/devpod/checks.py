@@ -163,8 +163,7 @@ def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequen
                                   + _more(net), run.script, evidence)
     if run.artefacts:
         return CheckResult.failed(expected, f"it left an image store or layout in its scratch space: {run.artefacts[0]}"
-                                  + (f" (and {len(run.artefacts) - 1} more)" if len(run.artefacts) > 1 else ""),
-                                  run.script, evidence)
+                                  + _more(run.artefacts), run.script, evidence)
     blocking = [b for b in scan.bypasses if b.blocking]
     if blocking:
         b = blocking[0]

@@ -197,7 +197,7 @@ def _net_effect(c: Syscall) -> Effect | None:
     if m and c.name == "connect":
         path = ("@" if m.group(1) else "") + unhex(m.group(2))
         if ENGINE_SOCKET.search(path):
-            return Effect("engine-socket", f"connect to the engine socket {path} ({_how(c)})", c.pid)
+            return Effect("engine-socket", f"tried to connect to the engine socket {path} ({_how(c)})", c.pid)
     return None
 
 

@@ -139,28 +139,26 @@ def _assert_clean(dh: DevpodHost, run: shims.ShimmedRun, verdicts: list[CheckRes
     assert _marked(mark) == []
 
 
-def _v3(dh: DevpodHost, target: object, mark: str) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
+def _judged(dh: DevpodHost, target: object, mark: str, probe, judge) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
+    """Run ``probe`` (V3's or V4's), judge it, check that the run left nothing and leaked nothing."""
     repo = target.repo()  # type: ignore[attr-defined]
     started = time.monotonic()
-    run = api.v3_run_local_build(dh, repo, target)
+    run = probe(dh, repo, target)
     try:
-        verdict: CheckResult | CannotDecide = api.v3_stops_before_build(run, dh, repo)
+        verdict: CheckResult | CannotDecide = judge(run, repo)
     except CannotDecide as exc:
         verdict = exc
     _assert_clean(dh, run, [verdict], started, mark)
     return run, verdict
+
+
+def _v3(dh: DevpodHost, target: object, mark: str) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
+    return _judged(dh, target, mark, api.v3_run_local_build, lambda run, repo: api.v3_stops_before_build(run, dh, repo))
 
 
 def _v4(dh: DevpodHost, target: object, mark: str) -> tuple[shims.ShimmedRun, CheckResult | CannotDecide]:
-    repo = target.repo()  # type: ignore[attr-defined]
-    started = time.monotonic()
-    run = api.v4_run_trigger(dh, repo, target)
-    try:
-        verdict: CheckResult | CannotDecide = api.v4_asks_for_build_workflows(run, repo, target)
-    except CannotDecide as exc:
-        verdict = exc
-    _assert_clean(dh, run, [verdict], started, mark)
-    return run, verdict
+    return _judged(dh, target, mark, api.v4_run_trigger,
+                   lambda run, repo: api.v4_asks_for_build_workflows(run, repo, target))
 
 
 def _fails(verdict: CheckResult | CannotDecide, *needles: str) -> str:
@@ -210,7 +208,7 @@ V3_ATTACKS = {
         ["found it left an image store or layout in its scratch space: /tmp/img/oci-layout"]),
     _case("a build through an engine's API socket"): (
         "curl -s --unix-socket /run/podman/podman.sock -X POST http://d/v4.0.0/libpod/build >/dev/null 2>&1 || true\n",
-        ["found it connect to the engine socket /run/podman/podman.sock (ENOENT)"]),
+        ["found it tried to connect to the engine socket /run/podman/podman.sock (ENOENT)"]),
     _case("a push with curl, no proxy"): (
         "curl --noproxy '*' -s -m 5 -X PUT http://140.82.112.6/v2/o/r/manifests/dev >/dev/null 2>&1 || true\n",
         ["found it tried to reach the network (connect to 140.82.112.6:80 (ENETUNREACH)), which a push needs"]),

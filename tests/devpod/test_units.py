@@ -426,7 +426,7 @@ def test_trace_parsing_keeps_only_the_scripts_calls_and_names_each_effect() -> N
         ("tamper", "unshare CLONE_NEWNS|CLONE_NEWUSER (ENOSPC)"),
         ("tamper", "clone3 with CLONE_UNTRACED, to escape the trace (ok)"),
         ("exec-anon", "ran a binary from an open file descriptor (execveat AT_EMPTY_PATH, ok)"),
-        ("engine-socket", "connect to the engine socket /run/podman/podman.sock (ENOENT)"),
+        ("engine-socket", "tried to connect to the engine socket /run/podman/podman.sock (ENOENT)"),
         ("network", "connect to [::1]:80 (ECONNREFUSED)"),
     ]
     assert [e.loopback for e in found if e.kind == "network"] == [False, True]
