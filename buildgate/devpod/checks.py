@@ -132,8 +132,8 @@ def run_evidence(run: ShimmedRun, where: str) -> list[str]:
 def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequence[str], where: str) -> CheckResult:
     """V3a: the local build script exits non-zero before any build or push: no build or push
     call was recorded by the shims, the trace shows no build tool run by another route, no
-    mount, namespace or network attempt, no image store was left behind, and no call the
-    shims can't see runs before the guard exits (static scan)."""
+    mount, namespace, network or unix-socket attempt, no image store was left behind, and no
+    call the shims can't see runs before the guard exits (static scan)."""
     expected = "the local build script to stop in the devpod before any build or push"
     scan = run.scan or scan_script(script_text, "DOCKER_BUILD.md", run.script)
     evidence = run_evidence(run, where)
@@ -161,6 +161,9 @@ def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequen
     if net:
         return CheckResult.failed(expected, f"it tried to reach the network ({net[0].text}), which a push needs"
                                   + _more(net), run.script, evidence)
+    out = run.effects_of("socket")
+    if out:
+        return CheckResult.failed(expected, f"it {out[0].text}" + _more(out), run.script, evidence)
     if run.artefacts:
         return CheckResult.failed(expected, f"it left an image store or layout in its scratch space: {run.artefacts[0]}"
                                   + _more(run.artefacts), run.script, evidence)
@@ -259,7 +262,7 @@ def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | No
                            f"GitHub for real", run.script)
     if run.timed_out:
         raise CannotDecide(f"{run.script} did not finish in the devpod (timed out)", run.script)
-    net = run.effects_of("network", "engine-socket")
+    net = run.effects_of("network", "engine-socket", "socket")
     if net:
         return CheckResult.failed(f"{run.script} to ask gh for {exp_text} and reach no network itself",
                                   f"it tried to reach the network itself: {net[0].text}{_more(net)}", run.script, evidence)

@@ -9,6 +9,8 @@ and clone calls, ptrace, io_uring. :func:`read_trace` turns that into :class:`Ef
 * ``exec-anon``: a binary ran from a file descriptor or memory (``execveat(AT_EMPTY_PATH)``,
   ``/proc/self/fd/N``), which no path can name;
 * ``engine-socket``: a connection to a container engine's socket (a build by API);
+* ``socket``: a connection to any other unix socket in the file system (but user lookups and
+  logging): another process, outside the sandbox, could build, push or reach the network;
 * ``tamper``: a mount, unmount, ``chroot``/``pivot_root``, new namespace, ``setns``, an
   untraced clone, ``ptrace``, ``io_uring`` or ``process_vm_writev``: what removing the shims,
   escaping the trace or building by hand needs;
@@ -33,6 +35,9 @@ BUILD_HELPERS = frozenset({"dockerd", "containerd", "buildkitd", "buildx", "dock
                            "fuse-overlayfs", "fusermount", "fusermount3", "newuidmap", "newgidmap", "rootlesskit",
                            "slirp4netns", "executor", "kaniko-executor", "skopeo", "crane", "regctl", "oras"})
 ENGINE_SOCKET = re.compile(r"docker|podman|containerd|buildkit|libpod|crio|nerdctl", re.I)
+# Sockets any program may touch without leaving its sandbox: user lookups and logging. Any other
+# socket in the file system is another process that could build, push or reach the network for it.
+HARMLESS_SOCKET = re.compile(r"^((/var)?/run/nscd/socket|/dev/log|(/var)?/run/systemd/journal/.*|/var/lib/sss/pipes/.*)$")
 MOUNT_CALLS = frozenset({"mount", "umount2", "fsopen", "fsmount", "fsconfig", "move_mount", "open_tree", "mount_setattr",
                          "pivot_root", "chroot"})
 ODD_CALLS = frozenset({"ptrace", "io_uring_setup", "process_vm_writev"})
@@ -78,7 +83,7 @@ class Syscall:
 class Effect:
     """Something the script did that matters to V3 or V4."""
 
-    kind: str  # exec-tool | exec-anon | engine-socket | tamper | network
+    kind: str  # exec-tool | exec-anon | engine-socket | socket | tamper | network
     text: str  # one line for a message: what, where, how it ended
     pid: int
     loopback: bool = False  # network: the address is a loopback one
@@ -194,10 +199,13 @@ def _net_effect(c: Syscall) -> Effect | None:
         host, port = unhex(m.group(2)), m.group(1)
         return Effect("network", f"{verb} [{host}]:{port} ({_how(c)})", c.pid, loopback=_is_loopback(host))
     m = _UNIX.search(c.args)
-    if m and c.name == "connect":
-        path = ("@" if m.group(1) else "") + unhex(m.group(2))
+    if m and c.name == "connect" and not m.group(1):  # abstract sockets belong to the (empty) network namespace
+        path = unhex(m.group(2))
         if ENGINE_SOCKET.search(path):
             return Effect("engine-socket", f"tried to connect to the engine socket {path} ({_how(c)})", c.pid)
+        if not HARMLESS_SOCKET.match(path):
+            return Effect("socket", f"tried to connect to the unix socket {path} ({_how(c)}), a way out of its sandbox",
+                          c.pid)
     return None
 
 

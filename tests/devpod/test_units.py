@@ -407,6 +407,12 @@ TRACE = "\n".join([
     + '"}, 110) = -1 ENOENT (No such file or directory)',
     '12    connect(4, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "'
     + "".join(f"\\x{b:02x}" for b in b"::1") + '", &sin6_addr), sin6_scope_id=0}, 28) = -1 ECONNREFUSED (Connection refused)',
+    '12    connect(5, {sa_family=AF_UNIX, sun_path="' + "".join(f"\\x{b:02x}" for b in b"/var/run/nscd/socket")
+    + '"}, 110) = -1 ENOENT (No such file or directory)',
+    '12    connect(5, {sa_family=AF_UNIX, sun_path=@"' + "".join(f"\\x{b:02x}" for b in b"/tmp/.X11-unix/X0")
+    + '"}, 110) = -1 ECONNREFUSED (Connection refused)',
+    '12    connect(5, {sa_family=AF_UNIX, sun_path="' + "".join(f"\\x{b:02x}" for b in b"/run/egress/proxy.sock")
+    + '"}, 110) = 0',
     '12    execve("' + "".join(f"\\x{b:02x}" for b in b"/usr/bin/podman") + '", ["\\x70"], 0x1 /* 0 vars */) = 0',
     "12    +++ exited with 0 +++",
 ])
@@ -428,6 +434,7 @@ def test_trace_parsing_keeps_only_the_scripts_calls_and_names_each_effect() -> N
         ("exec-anon", "ran a binary from an open file descriptor (execveat AT_EMPTY_PATH, ok)"),
         ("engine-socket", "tried to connect to the engine socket /run/podman/podman.sock (ENOENT)"),
         ("network", "connect to [::1]:80 (ECONNREFUSED)"),
+        ("socket", "tried to connect to the unix socket /run/egress/proxy.sock (ok), a way out of its sandbox"),
     ]
     assert [e.loopback for e in found if e.kind == "network"] == [False, True]
     # the launcher's own unshare(CLONE_NEWUSER), before the start wrapper, is not the script's
