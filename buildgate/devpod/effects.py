@@ -167,24 +167,61 @@ def _how(c: Syscall) -> str:
     return "ok" if c.ok else (c.errno or "failed")
 
 
-def _exec_effect(c: Syscall, shims: frozenset[str], tools: Collection[str]) -> Effect | None:
-    strs = c.strings()
-    if c.name == "execveat":
-        if "AT_EMPTY_PATH" in c.args and c.ok:
-            return Effect("exec-anon", f"ran a binary from an open file descriptor (execveat AT_EMPTY_PATH, {_how(c)})", c.pid)
-        if not strs:
-            return None
-    if not c.ok or not strs:
-        return None
-    path = strs[0]
-    argv = strs[1:]
-    prog = _norm(_program(path, argv))
-    if _FD_PATH.match(prog) or prog.startswith(("memfd:", "/memfd:")):
-        return Effect("exec-anon", f"ran a binary from {prog}, which no path names", c.pid)
-    name = posixpath.basename(prog)
-    if (name in tools or name in BUILD_HELPERS) and prog not in shims:
-        shown = f" ({_short(' '.join(argv[:4]), 120)})" if argv else ""
-        return Effect("exec-tool", f"ran {name} at {prog}, not the recording shim{shown}", c.pid)
+@dataclass(frozen=True)
+class Exec:
+    """A successful exec: the program it ran, placed in the file system when the trace allows."""
+
+    call: Syscall
+    prog: str  # absolute when placed; else as the script wrote it
+    argv: list[str]
+    placed: bool
+    anon: str = ""  # why no path names the program (a descriptor, memory), if so
+
+
+def execs(calls: Iterable[Syscall], cwd: str | None = None) -> list[Exec]:
+    """The script's successful execs, relative paths resolved against each process's folder
+    (followed through ``chdir`` and inherited over ``clone``/``fork``; ``cwd``: where the
+    script started; ``fchdir`` makes a folder unknown)."""
+    cwds: dict[int, str | None] = {}
+    out: list[Exec] = []
+    for c in calls:
+        here = cwds.get(c.pid, cwd)
+        if c.name in ("clone", "clone3", "fork", "vfork") and c.ok and c.result.split()[0].isdigit():
+            cwds[int(c.result.split()[0])] = here
+        elif c.name == "chdir" and c.ok and c.strings():
+            target = c.strings()[0]
+            cwds[c.pid] = posixpath.normpath(posixpath.join(here, target)) if here or target.startswith("/") else None
+        elif c.name == "fchdir" and c.ok:
+            cwds[c.pid] = None
+        elif c.name in ("execve", "execveat") and c.ok:
+            strs = c.strings()
+            if c.name == "execveat" and (not c.args.startswith("AT_FDCWD") or "AT_EMPTY_PATH" in c.args):
+                out.append(Exec(c, strs[0] if strs else "", strs[1:], False, "an open file descriptor (execveat)"))
+                continue
+            if not strs:
+                continue
+            prog = _program(strs[0], strs[1:])
+            if prog.startswith("/"):
+                out.append(Exec(c, _norm(prog), strs[1:], True))
+            elif here is not None:
+                out.append(Exec(c, posixpath.normpath(posixpath.join(here, prog)), strs[1:], True))
+            else:
+                out.append(Exec(c, prog, strs[1:], False))
+    return out
+
+
+def _exec_effect(x: Exec, shims: frozenset[str], tools: Collection[str]) -> Effect | None:
+    pid = x.call.pid
+    if x.anon:
+        return Effect("exec-anon", f"ran a binary from {x.anon}, which no path names", pid)
+    if _FD_PATH.match(x.prog) or x.prog.startswith(("memfd:", "/memfd:")):
+        return Effect("exec-anon", f"ran a binary from {x.prog}, which no path names", pid)
+    if not x.placed:
+        return Effect("exec-anon", f"ran {x.prog} from a folder the trace can't name (after fchdir)", pid)
+    name = posixpath.basename(x.prog)
+    if (name in tools or name in BUILD_HELPERS) and x.prog not in shims:
+        shown = f" ({_short(' '.join(x.argv[:4]), 120)})" if x.argv else ""
+        return Effect("exec-tool", f"ran {name} at {x.prog}, not the recording shim{shown}", pid)
     return None
 
 
@@ -235,28 +272,24 @@ def _tamper_effect(c: Syscall) -> Effect | None:
 SCRATCH = ("/tmp/", "/var/tmp/", "/dev/shm/", "/proc/")  # private to the run (or not files at all)
 
 
-def exec_paths(calls: Iterable[Syscall]) -> list[str]:
-    """The programs the script ran that outlive the run (absolute, outside its scratch space):
+def exec_paths(ran: Iterable[Exec]) -> list[str]:
+    """The programs the script ran that outlive the run (placed, outside its scratch space):
     what :func:`buildgate.devpod.isolate.tool_copies` compares with the real tools."""
-    out: dict[str, None] = {}
-    for c in calls:
-        if c.name == "execve" and c.ok:
-            strs = c.strings()
-            if strs:
-                prog = _norm(_program(strs[0], strs[1:]))
-                if prog.startswith("/") and not prog.startswith(SCRATCH) and "\n" not in prog:
-                    out[posixpath.normpath(prog)] = None
-    return list(out)
+    return list(dict.fromkeys(x.prog for x in ran if x.placed and not x.anon and not x.prog.startswith(SCRATCH)
+                              and "\n" not in x.prog))
 
 
-def effects(calls: Iterable[Syscall], shims: Iterable[str], tools: Collection[str]) -> list[Effect]:
+def effects(calls: Sequence[Syscall], shims: Iterable[str], tools: Collection[str], cwd: str | None = None) -> list[Effect]:
     """The effects of the script's calls. ``shims``: the paths at which a build tool is a shim;
-    ``tools``: the build tools' names (with :data:`BUILD_HELPERS`, what may not run for real)."""
+    ``tools``: the build tools' names (with :data:`BUILD_HELPERS`, what may not run for real);
+    ``cwd``: the folder the script started in."""
     shim_set = frozenset(shims)
+    ran = {id(x.call): x for x in execs(calls, cwd)}
     out: list[Effect] = []
     for c in calls:
         if c.name in ("execve", "execveat"):
-            e = _exec_effect(c, shim_set, tools)
+            x = ran.get(id(c))
+            e = _exec_effect(x, shim_set, tools) if x else None
         elif c.name in ("connect", "sendto", "sendmsg", "sendmmsg"):
             e = _net_effect(c)
         else:

@@ -149,7 +149,7 @@ set -- /bin/sh -c "$inner" sh "$useru" "$uid" "$@"
 traced=no
 if [ -n "$tracer" ]; then
   set -- "$tracer" -f -q -xx -s 4096 -e signal=none -o "$B/p/trace" \
-    -e trace=execve,execveat,connect,sendto,sendmsg,sendmmsg,mount,umount2,fsopen,fsmount,fsconfig,move_mount,open_tree,mount_setattr,pivot_root,chroot,unshare,setns,clone,clone3,fork,vfork,ptrace,io_uring_setup,process_vm_writev \
+    -e trace=execve,execveat,chdir,fchdir,connect,sendto,sendmsg,sendmmsg,mount,umount2,fsopen,fsmount,fsconfig,move_mount,open_tree,mount_setattr,pivot_root,chroot,unshare,setns,clone,clone3,fork,vfork,ptrace,io_uring_setup,process_vm_writev \
     -- "$@"
   traced=yes
 fi

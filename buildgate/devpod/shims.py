@@ -114,7 +114,7 @@ def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str],
                 raise
             run = ShimmedRun(script, argv, -1, "", [], False, staged, not_run=exc.reason)
         else:
-            run = _read_run(script, argv, staged, iso, shims, names, dropped, dh)
+            run = _read_run(script, argv, staged, iso, shims, names, dropped, dh, cwd)
     finally:
         gone = dh.remove_tree(run_dir)
     run.cleaned = gone
@@ -122,7 +122,7 @@ def run_with_shims(dh: DevpodHost, repo: Any, script: str, shims: Sequence[str],
 
 
 def _read_run(script: str, argv: list[str], staged: bool, iso: isolate.IsolatedRun, shims: Sequence[str], names: list[str],
-              dropped: list[str], dh: DevpodHost) -> ShimmedRun:
+              dropped: list[str], dh: DevpodHost, cwd: str | None) -> ShimmedRun:
     """A :class:`ShimmedRun` from the launcher's report (the trace read into effects)."""
     if iso.rc == 126 and "ermission denied" in iso.output:
         raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
@@ -141,9 +141,10 @@ def _read_run(script: str, argv: list[str], staged: bool, iso: isolate.IsolatedR
     if mine is None:
         raise isolate.IsolationUnavailable(f"the contained script never started: {run.last_line()}", dh.name)
     shim_paths = [*iso.shadowed, *(f"{isolate.SHIM_DIR}/{n}" for n in (*shims, "git"))]
+    start = cwd or f"{isolate.BASE}/repo"
     copies = [fx.Effect("exec-tool", f"ran a copy of {real} at {path}, not the recording shim", 0)
-              for path, real in isolate.tool_copies(dh, fx.exec_paths(mine), iso.shadowed)]
-    run.effects = copies + fx.effects(mine, shim_paths, shims)
+              for path, real in isolate.tool_copies(dh, fx.exec_paths(fx.execs(mine, start)), iso.shadowed)]
+    run.effects = copies + fx.effects(mine, shim_paths, shims, start)
     run.traced = iso.trace_complete
     if not iso.trace_complete:
         run.trace_note = "the trace was cut short (the script flooded the record folder)"

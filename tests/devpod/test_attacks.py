@@ -203,6 +203,9 @@ V3_ATTACKS = {
     _case("a real podman under another name"): (
         "/opt/devtools/pbuild build -t x api >/dev/null 2>&1 || true\n",
         ["found it ran a copy of /usr/bin/podman at /opt/devtools/pbuild, not the recording shim"]),
+    _case("a real podman under another name, run relative to its folder"): (
+        "(cd /opt/devtools && ./pbuild --version >/dev/null 2>&1) || true\n",
+        ["found it ran a copy of /usr/bin/podman at /opt/devtools/pbuild, not the recording shim"]),
     _case("a hand-made image layout"): (
         "mkdir -p /tmp/img/blobs/sha256 && printf '{\"imageLayoutVersion\":\"1.0.0\"}' > /tmp/img/oci-layout\n",
         ["found it left an image store or layout in its scratch space: /tmp/img/oci-layout"]),
@@ -427,4 +430,4 @@ def test_v2_an_overlay_error_with_another_cause_never_passes(error: str, workdir
 def test_the_attack_count_is_known() -> None:
     """The report counts these: update the number when an attack is added."""
     v4 = len(_v4_attacks("127.0.0.1:1"))
-    assert len(V3_ATTACKS) == 20 and v4 == 9
+    assert len(V3_ATTACKS) == 21 and v4 == 9

@@ -431,13 +431,38 @@ def test_trace_parsing_keeps_only_the_scripts_calls_and_names_each_effect() -> N
         ("tamper", "umount2('/usr/bin/podman') (EPERM)"),
         ("tamper", "unshare CLONE_NEWNS|CLONE_NEWUSER (ENOSPC)"),
         ("tamper", "clone3 with CLONE_UNTRACED, to escape the trace (ok)"),
-        ("exec-anon", "ran a binary from an open file descriptor (execveat AT_EMPTY_PATH, ok)"),
+        ("exec-anon", "ran a binary from an open file descriptor (execveat), which no path names"),
         ("engine-socket", "tried to connect to the engine socket /run/podman/podman.sock (ENOENT)"),
         ("network", "connect to [::1]:80 (ECONNREFUSED)"),
         ("socket", "tried to connect to the unix socket /run/egress/proxy.sock (ok), a way out of its sandbox"),
     ]
     assert [e.loopback for e in found if e.kind == "network"] == [False, True]
     # the launcher's own unshare(CLONE_NEWUSER), before the start wrapper, is not the script's
+
+
+def _hex(text: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in text.encode())
+
+
+def test_relative_execs_are_placed_through_chdir_and_fork() -> None:
+    from buildgate.devpod import effects as fx
+
+    trace = "\n".join([
+        f'20    chdir("{_hex("/opt")}") = 0',
+        '20    clone(child_stack=NULL, flags=SIGCHLD) = 21',
+        f'21    chdir("{_hex("x")}") = 0',
+        f'21    execve("{_hex("./pbuild")}", ["{_hex("pbuild")}"], 0x1 /* 0 vars */) = 0',
+        f'20    execve("{_hex("bin/podman")}", ["{_hex("podman")}"], 0x1 /* 0 vars */) = 0',
+        '20    fchdir(3) = 0',
+        f'20    execve("{_hex("./docker")}", ["{_hex("docker")}"], 0x1 /* 0 vars */) = 0',
+    ])
+    calls = fx.parse_trace(trace)
+    ran = fx.execs(calls, "/workspace/repo")
+    assert [(x.prog, x.placed) for x in ran] == [("/opt/x/pbuild", True), ("/opt/bin/podman", True), ("./docker", False)]
+    assert fx.exec_paths(ran) == ["/opt/x/pbuild", "/opt/bin/podman"]
+    found = [(e.kind, e.text) for e in fx.effects(calls, [], shims.BUILD_TOOLS, "/workspace/repo")]
+    assert found == [("exec-tool", "ran podman at /opt/bin/podman, not the recording shim (podman)"),
+                     ("exec-anon", "ran ./docker from a folder the trace can't name (after fchdir)")]
 
 
 def test_allowed_env_keeps_pod_variables_and_drops_secrets() -> None:
