@@ -110,9 +110,45 @@ def _strip_repo(args: Sequence[str]) -> list[str]:
     return out
 
 
+# Flags whose value gh reads as a file (``-F key=@path``, ``--input path``): on replay every such
+# file is /dev/null, so a script's arguments never make the harness's gh read this machine's files
+# (``@/root/.config/gh/hosts.yml``) or an endless one (``@/dev/zero``). Parsing is unchanged.
+_FIELD_FLAGS = ("-F", "--field")
+_FILE_FLAGS = ("--input", "--body-file", "-F", "--field")
+
+
+def _neutral(flag: str, value: str) -> str:
+    if flag in _FIELD_FLAGS:
+        key, sep, rest = value.partition("=")
+        return f"{key}=@/dev/null" if sep and rest.startswith("@") else "@/dev/null" if value.startswith("@") else value
+    return "/dev/null" if value not in ("", "-") else value
+
+
+def _no_files(args: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    pending: str | None = None
+    for a in args:
+        if pending is not None:
+            out.append(_neutral(pending, a))
+            pending = None
+            continue
+        flag, eq, value = a.partition("=")
+        if a in _FILE_FLAGS:
+            pending = a
+            out.append(a)
+        elif eq and flag in _FILE_FLAGS and flag.startswith("--"):
+            out.append(f"{flag}={_neutral(flag, value)}")
+        elif a.startswith("-F") and len(a) > 2 and not a.startswith("--"):
+            out.append("-F" + _neutral("-F", a[2:].lstrip("=")))
+        else:
+            out.append(a)
+    return out
+
+
 def replay_argv(call: Call) -> list[str]:
-    """The arguments to replay: the script's, its ``-R`` replaced by the dead loopback repository."""
-    args = _strip_repo(call.args)
+    """The arguments to replay: the script's, its ``-R`` replaced by the dead loopback repository
+    and every file it names for gh to read replaced by ``/dev/null``."""
+    args = _no_files(_strip_repo(call.args))
     if args and args[0] in REPO_GROUPS and len(args) >= 2 and not args[1].startswith("-"):
         args = [args[0], args[1], "-R", f"{DEAD}/owner/repo", *args[2:]]
     return args

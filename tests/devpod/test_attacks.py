@@ -278,6 +278,19 @@ def test_v4_a_gh_call_too_long_to_record_whole_is_not_judged(sandbox: DevpodSand
     assert run.cleaned and _marked(mark) == []
 
 
+def test_v4_gh_arguments_never_make_the_harness_read_its_files(sandbox: DevpodSandbox, tmp_path: Path) -> None:
+    _case("gh arguments that make the replaying gh read /dev/zero or the harness's credentials")
+    body = ("gh workflow run build-push.yml --ref main -F notes=@/dev/zero -F token=@/root/.config/gh/hosts.yml\n"
+            "gh api repos/o/r/dispatches --input /dev/zero\n")
+    text, mark = _hostile(body)
+    dh, target = _devpod(sandbox, tmp_path, {TRIGGER: text})
+    started = time.monotonic()
+    run = api.v4_run_trigger(dh, target.repo(), target)  # type: ignore[attr-defined]
+    res = api.v4_gh_accepts(run, target.repo())  # type: ignore[attr-defined]
+    assert res.ok, res.message  # the flags parse; what matters is that replaying them read nothing and hung not
+    assert time.monotonic() - started < WALL and run.cleaned and _marked(mark) == []
+
+
 # -- secrets ----------------------------------------------------------------------------------
 SNOOP = ("env\nprintenv GHCR_TOKEN AWS_SECRET_ACCESS_KEY REGISTRY_PASSWORD\n"
          "cat /proc/1/environ /proc/*/environ 2>/dev/null | tr '\\0' '\\n'\n"

@@ -196,6 +196,11 @@ def test_replay_never_keeps_the_scripts_repository() -> None:
     argv = gh.replay_argv(Call("gh", ("workflow", "run", "x.yml", "--repo", "ardenone/moltbook-org", "-Rother/x")))
     assert argv == ["workflow", "run", "-R", "127.0.0.1:9/owner/repo", "x.yml"]
     assert gh.replay_argv(Call("gh", ("auth", "status"))) == ["auth", "status"]
+    files = gh.replay_argv(Call("gh", ("workflow", "run", "x.yml", "-F", "a=@/dev/zero", "--field=b=@/root/.ssh/id_rsa",
+                                       "-Fc=@/etc/shadow", "-f", "d=@literal", "-F", "e=plain")))
+    assert files == ["workflow", "run", "-R", "127.0.0.1:9/owner/repo", "x.yml", "-F", "a=@/dev/null",
+                     "--field=b=@/dev/null", "-Fc=@/dev/null", "-f", "d=@literal", "-F", "e=plain"]
+    assert gh.replay_argv(Call("gh", ("api", "x", "--input", "/dev/zero"))) == ["api", "x", "--input", "/dev/null"]
 
 
 def test_gh_classify() -> None:
