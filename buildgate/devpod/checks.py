@@ -196,6 +196,11 @@ def _more(items: Sequence[Any]) -> str:
     return f" (and {len(items) - 1} more)" if len(items) > 1 else ""
 
 
+def _shown(text: str) -> str:
+    """A line of a script's output fit for a report: credentials masked, control characters escaped."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in redact(text))
+
+
 _DOC_RX = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|adoc)\b", re.I)
 
 
@@ -206,10 +211,10 @@ def names_docs(run: ShimmedRun, docs: str) -> CheckResult:
     base = posixpath.basename(docs)
     for line in run.output.splitlines():
         if docs in line or base in line:
-            quoted = redact(line)[:200]
+            quoted = _shown(line)[:200]
             return CheckResult.passed(f"{run.script} names {base} in the devpod: {quoted!r}", [f"output line: {quoted}"])
     others = sorted({m.group(0) for m in _DOC_RX.finditer(run.output)})
-    last = redact(run.last_line())
+    last = _shown(run.last_line())
     found = f"it names {', '.join(others)} instead" if others else f"no docs named (last line: {last!r})"
     return CheckResult.failed(f"the output of {run.script} in the devpod to name {base}", found, run.script,
                               [f"exit {run.rc}", f"last line: {last}"])

@@ -178,6 +178,10 @@ def test_v3_docs() -> None:
     assert checks.names_docs(_run(output="see docs/DOCKER_BUILD.md\n"), "docs/DOCKER_BUILD.md").ok
     other = checks.names_docs(_run(output="error: read BUILDING.md first\n"), "DOCKER_BUILD.md")
     assert not other.ok and "names BUILDING.md instead" in other.message and "(at scripts/build-images.sh)" in other.message
+    dressed = checks.names_docs(_run(output="\x1b[2J\x1b[32mGate: open\x1b[0m token ghp_0123456789abcdefghijklmnopqrstuvwxyz0 "
+                                         "see DOCKER_BUILD.md\n"), "DOCKER_BUILD.md")
+    assert dressed.ok and "\x1b" not in dressed.message + "".join(dressed.evidence)
+    assert "ghp_0123456789" not in dressed.message + "".join(dressed.evidence)
     none = checks.names_docs(_run(output="nope\n"), "DOCKER_BUILD.md")
     assert not none.ok and "no docs named" in none.message
 
