@@ -137,6 +137,8 @@ fi
 
 # -- run: the recorder, the tracer, the script ---------------------------------------------------
 cd "$cwd" || fail "cannot enter $cwd"
+setpriv --reuid "$uid" --regid "$uid" --clear-groups -- /bin/sh -c 'test -r . && test -x .' \
+  || fail "$cwd can't be read by an unprivileged user (uid $uid), which buildgate runs the script as"
 cat "$B/calls.fifo" > "$B/p/calls" &
 catpid=$!
 exec 8> "$B/calls.fifo"

@@ -125,6 +125,10 @@ def _read_run(script: str, argv: list[str], staged: bool, iso: isolate.IsolatedR
               dropped: list[str], dh: DevpodHost, cwd: str | None) -> ShimmedRun:
     """A :class:`ShimmedRun` from the launcher's report (the trace read into effects)."""
     if iso.rc == 126 and "ermission denied" in iso.output:
+        mode = dh.run(["stat", "-L", "-c", "%a", f"{cwd}/{script}"], timeout=30).stdout.strip() if cwd else ""
+        if mode and int(mode[-1], 8) & 1 == 0 and int(mode, 8) & 0o111:
+            raise CannotDecide(f"{script} is executable only by its owner or group (mode {mode}), not by the "
+                               f"unprivileged user buildgate runs it as", dh.name)
         raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
     run = ShimmedRun(script, argv, iso.rc, iso.output, parse_calls(iso.calls_raw), iso.timed_out, staged,
                      shadowed=iso.shadowed, artefacts=iso.artefacts, env_names=names, env_dropped=dropped)

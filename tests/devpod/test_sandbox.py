@@ -485,3 +485,15 @@ def test_scripts_run_git_but_never_reach_a_remote(variant) -> None:
     assert texts == ["git rev-parse --abbrev-ref HEAD", "git push origin main", "gh workflow run build-push.yml --ref main"]
     assert run.rc == 0, run.output  # the push was recorded and skipped (there is no remote to push to)
     assert api.v4_asks_for_build_workflows(run, repo, sr.target).ok
+
+
+def test_a_checkout_an_unprivileged_user_cannot_read_is_named(sandbox: DevpodSandbox, good: SandboxRepo) -> None:
+    dh = _devpod_for(sandbox, good)
+    dh.check(["chmod", "0700", dh.repo_dir], "chmod")
+    with pytest.raises(CannotDecide, match="can't be read by an unprivileged user"):
+        api.v3_run_local_build(dh, good.target.repo(), good.target)
+    dh.check(["chmod", "0755", dh.repo_dir], "chmod")
+    dh.check(["chmod", "0744", f"{dh.repo_dir}/{LOCAL}"], "chmod")
+    with pytest.raises(CannotDecide, match=r"executable only by its owner or group \(mode 744\)"):
+        api.v3_run_local_build(dh, good.target.repo(), good.target)
+    _no_probe_leftovers(dh)
