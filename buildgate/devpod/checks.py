@@ -124,8 +124,8 @@ def run_evidence(run: ShimmedRun, where: str) -> list[str]:
                                                             "namespace or network attempt"]
     else:
         out.append(f"not traced: {run.trace_note}")
-    if run.artefacts:
-        out.append("image stores or layouts left in its scratch space: " + ", ".join(run.artefacts[:5]))
+    out.append(f"scratch space afterwards: {run.scratch_files} entries" + (
+        "; image stores or layouts: " + ", ".join(run.artefacts[:5]) if run.artefacts else "; no image store or layout"))
     return out
 
 

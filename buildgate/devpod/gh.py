@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+from buildgate.devpod.isolate import DEAD
 from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide
 
-DEAD = "127.0.0.1:9"
 # gh command groups that take -R/--repo
 REPO_GROUPS = {"workflow", "run", "pr", "issue", "release", "secret", "variable", "label", "cache", "browse"}
 _REPO_FLAGS = ("-R", "--repo")

@@ -28,7 +28,7 @@ build, push or reach GitHub for real).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from buildgate.devpod.host import DevpodHost
@@ -48,7 +48,7 @@ _HEADER = b"\n@@buildgate "
 _RECORDS_SLACK_KB = 1024  # less free room than this in the record folder: the trace may be cut short
 _ISOLATION_FAILED = "buildgate-isolation: "
 
-DEAD = "127.0.0.1:9"
+DEAD = "127.0.0.1:9"  # a closed loopback port: where dummy GitHub settings (and gh replays) point
 # Set for every run: a private home and temporary folder, dummy GitHub tokens and a dead GitHub
 # host (so a script that checks for a token goes on to call gh), git kept off any remote. No
 # proxy or engine-host variables: an attempt to reach anything goes where the script aims it,
@@ -95,8 +95,6 @@ class IsolatedRun:
     userns: bool  # the script ran in a user namespace limited to zero nested ones
     loopback: bool
     scratch_files: int
-    env_names: list[str] = field(default_factory=list)  # the devpod's variables passed on
-    env_dropped: list[str] = field(default_factory=list)  # the devpod's variables withheld
 
 
 def allowed_env(devpod_env: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -58,6 +58,7 @@ class ShimmedRun:
     traced: bool = False  # the run was traced, and the whole trace was read
     trace_note: str = ""  # why the run was not traced, or the trace is partial
     artefacts: list[str] = field(default_factory=list)  # image stores or layouts left in its scratch space
+    scratch_files: int = 0  # entries in its scratch space (/tmp, /var/tmp, /dev/shm) when it ended
     env_names: list[str] = field(default_factory=list)  # the devpod variables it saw
     env_dropped: list[str] = field(default_factory=list)  # the devpod variables withheld from it
     isolation: list[str] = field(default_factory=list)  # how it was contained, one phrase each
@@ -131,7 +132,8 @@ def _read_run(script: str, argv: list[str], staged: bool, iso: isolate.IsolatedR
                                f"unprivileged user buildgate runs it as", dh.name)
         raise CannotDecide(f"{script} is not executable in the devpod (exit 126; see S1)", dh.name)
     run = ShimmedRun(script, argv, iso.rc, iso.output, parse_calls(iso.calls_raw), iso.timed_out, staged,
-                     shadowed=iso.shadowed, artefacts=iso.artefacts, env_names=names, env_dropped=dropped)
+                     shadowed=iso.shadowed, artefacts=iso.artefacts, scratch_files=iso.scratch_files, env_names=names,
+                     env_dropped=dropped)
     run.isolation = [f"uid {isolate.RUN_UID}, no capabilities, no_new_privs",
                      "in a user namespace allowed no nested one" if iso.userns
                      else "user namespaces unavailable here (to the script as well)",

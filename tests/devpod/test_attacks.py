@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from buildgate.devpod import DevpodHost, api, isolate, open_host, shims
+from buildgate.devpod import DevpodHost, api, open_host, shims
 from buildgate.errors import CannotDecide, NotApplicable
 from buildgate.result import CheckResult
 from fixtures.devpod_sandbox import DevpodSandbox, preconditions
