@@ -121,7 +121,7 @@ def run_evidence(run: ShimmedRun, where: str) -> list[str]:
     out.append(f"environment: the devpod's {shown}{withheld}; HOME, PATH and GitHub settings buildgate's own")
     if run.traced:
         out += [f"trace: {e.text}" for e in run.effects] or ["trace: no build tool run outside the shims, no mount, "
-                                                            "namespace or network attempt"]
+                                                            "namespace, network or unix-socket attempt"]
     else:
         out.append(f"not traced: {run.trace_note}")
     out.append(f"scratch space afterwards: {run.scratch_files} entries" + (

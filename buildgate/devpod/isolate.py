@@ -74,6 +74,7 @@ _SERVICE = [
     (re.compile(r"[A-Z][A-Z0-9_]*_PORT_\d{1,5}_(TCP|UDP|SCTP)_ADDR"), re.compile(_ADDR)),
 ]
 _SAFE_VALUE = re.compile(r"[\x20-\x7e]{0,4096}")
+_SHELL_OWN = {"HOME", "PWD", "OLDPWD", "SHLVL", "_"}  # set anew for the script (HOME is buildgate's), not withheld
 
 
 class IsolationUnavailable(CannotDecide):
@@ -102,6 +103,8 @@ def allowed_env(devpod_env: Mapping[str, str]) -> tuple[dict[str, str], list[str
     keep: dict[str, str] = {}
     dropped: list[str] = []
     for name, value in devpod_env.items():
+        if name in _SHELL_OWN:
+            continue
         ok = _SAFE_VALUE.fullmatch(value) is not None and (
             name in _ALLOWED_PLAIN or _LOCALE.fullmatch(name) is not None
             or any(n.fullmatch(name) and v.fullmatch(value) for n, v in _SERVICE))
