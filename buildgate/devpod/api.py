@@ -32,22 +32,13 @@ def v2_build_fails(attempt: probes.BuildAttempt, dh: DevpodHost) -> CheckResult:
 
 
 def v3_run_local_build(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
-    """V3's probe: the local build script in the devpod, every build tool shimmed (on PATH, and
-    over the real binaries where the devpod allows a private mount namespace). The script is
-    read first for calls the PATH shims can't see; where the real binaries can't be shadowed,
-    a script with such a build or push call that may run before its guard exits (or whose guard
-    doesn't detect this devpod) is not run. On a real devpod the image stores are compared
-    before and after the run."""
+    """V3's probe: the local build script in the devpod, contained and watched (unprivileged, the
+    build tools replaced by recording shims, no network, an allow-listed environment, traced; see
+    :mod:`buildgate.devpod.isolate`). The script is also read for calls the PATH shims can't see.
+    A devpod that can't contain the run runs nothing (``not_run``)."""
     script = target.scripts["local_build"]
-    text = repo.read_text(script)
-    found = scan.scan_script(text, target.docs, script)
-    refuse = [b for b in found.bypasses if b.blocking]
-    if not refuse and any(b.kind for b in found.bypasses):
-        shows = probes.signals_in_devpod(dh)
-        if not set(probes.signals_in_script(text)) & set(shows):
-            refuse = [b for b in found.bypasses if b.kind]
-    run = shims.run_with_shims(dh, repo, script, shims.BUILD_TOOLS, timeout=SHELL_TIMEOUT,
-                                refuse_unshadowed=refuse, watch_images=not dh.sandbox)
+    found = scan.scan_script(repo.read_text(script), target.docs, script)
+    run = shims.run_with_shims(dh, repo, script, shims.BUILD_TOOLS, timeout=SHELL_TIMEOUT)
     run.scan = found
     return run
 
@@ -64,7 +55,8 @@ def v3_names_docs(run: ShimmedRun, target: Any) -> CheckResult:
 
 
 def v4_run_trigger(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
-    """V4's probe: the devpod trigger script with ``gh`` (and the build tools) shimmed."""
+    """V4's probe: the devpod trigger script with ``gh`` (and the build tools) shimmed, contained
+    as V3's is (its network namespace has only loopback; every connect attempt is traced)."""
     return shims.run_with_shims(dh, repo, target.scripts["devpod_trigger"], ("gh", *shims.BUILD_TOOLS),
                                  timeout=SHELL_TIMEOUT)
 

@@ -10,10 +10,11 @@ import re
 from typing import Any, Sequence
 
 from buildgate.devpod import gh as ghmod
-from buildgate.devpod.probes import BuildAttempt, RootMount, label, signals_in_script
+from buildgate.devpod.probes import BuildAttempt, RootMount, label, overlay_cause, signals_in_script
 from buildgate.devpod.scan import scan_script
 from buildgate.devpod.shims import Call, ShimmedRun, build_or_push
 from buildgate.errors import CannotDecide, InputError
+from buildgate.redact import redact
 from buildgate.result import CheckResult
 
 # ------------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def build_fails_with_overlay_error(attempt: BuildAttempt, where: str) -> CheckRe
     cmd = " ".join(attempt.argv[:1] + [a for a in attempt.argv[1:] if a in ("build", "bud")])
     evidence = [f"build: {' '.join(attempt.argv)} -> exit {attempt.rc}"]
     if attempt.workdir_fs:
-        evidence.append(f"probe folder filesystem: {attempt.workdir_fs}")
+        evidence.append(f"storage filesystem: {attempt.workdir_fs}")
     if attempt.storage_driver:
         evidence.append(f"storage driver used: {attempt.storage_driver}")
     evidence.append("probe cleaned up" if attempt.cleaned else f"probe left behind: {', '.join(attempt.leftovers)}")
@@ -56,7 +57,17 @@ def build_fails_with_overlay_error(attempt: BuildAttempt, where: str) -> CheckRe
         raise CannotDecide(f"the probe build failed for another reason than overlay (exit {attempt.rc}): "
                            f"{attempt.last_line()}", where)
     evidence.append(f"matched: {attempt.matched}")
-    return CheckResult.passed(f"`{cmd}` fails in the devpod with the overlay error: {attempt.matched!r} ({where})", evidence)
+    nested, why = overlay_cause(attempt.output, attempt.workdir_fs)
+    evidence.append(f"cause: {why}")
+    if nested is None:
+        raise CannotDecide(f"`{cmd}` failed with an overlay-driver error ({attempt.matched!r}), but {why}, so buildgate "
+                           f"can't tie it to nested overlay", where)
+    if not nested:
+        raise CannotDecide(f"`{cmd}` failed with an overlay-driver error of another cause: {why} ({attempt.matched!r}); "
+                           f"the nested-overlay limitation was not shown (put the probe's folder, devpod.workdir, on the "
+                           f"devpod's root overlay)", where)
+    return CheckResult.passed(f"`{cmd}` fails in the devpod with the nested-overlay error: {attempt.matched!r} ({why}; "
+                              f"{where})", evidence)
 
 
 # ------------------------------------------------------------------------------------------
@@ -96,24 +107,39 @@ def guard_diagnosis(script_text: str, devpod_signals: Sequence[str]) -> str:
     return f"the guard looks for {looked} and this devpod shows {', '.join(label(s) for s in hit)}, yet it went on"
 
 
+def run_evidence(run: ShimmedRun, where: str) -> list[str]:
+    """How a script run was contained and what it did (shared by V3 and V4)."""
+    if run.not_run is not None:
+        return [f"did not run ./{run.script} in {where}: {run.not_run}"]
+    out = [f"ran ./{run.script} in {where} -> exit {run.rc}" + (" (staged copy)" if run.staged else "")]
+    out.append("contained: " + "; ".join(run.isolation))
+    if run.shadowed:
+        out.append("real tools covered by the recording shim: " + ", ".join(run.shadowed))
+    shown = ", ".join(run.env_names) or "none"
+    withheld = f"; {len(run.env_dropped)} withheld" + (f" ({', '.join(run.env_dropped[:12])}"
+                                                        f"{', …' if len(run.env_dropped) > 12 else ''})" if run.env_dropped else "")
+    out.append(f"environment: the devpod's {shown}{withheld}; HOME, PATH and GitHub settings buildgate's own")
+    if run.traced:
+        out += [f"trace: {e.text}" for e in run.effects] or ["trace: no build tool run outside the shims, no mount, "
+                                                            "namespace, network or unix-socket attempt"]
+    else:
+        out.append(f"not traced: {run.trace_note}")
+    out.append(f"scratch space afterwards: {run.scratch_files} entries" + (
+        "; image stores or layouts: " + ", ".join(run.artefacts[:5]) if run.artefacts else "; no image store or layout"))
+    return out
+
+
 def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequence[str], where: str) -> CheckResult:
-    """V3a: the local build script exits non-zero before any build or push invocation: none was
-    recorded (by the PATH shims, or by the shims bound over the real tools), none is called in a
-    way the shims can't see before the guard exits (static scan), and no image appeared."""
+    """V3a: the local build script exits non-zero before any build or push: no build or push
+    call was recorded by the shims, the trace shows no build tool run by another route, no
+    mount, namespace, network or unix-socket attempt, no image store was left behind, and no
+    call the shims can't see runs before the guard exits (static scan)."""
     expected = "the local build script to stop in the devpod before any build or push"
     scan = run.scan or scan_script(script_text, "DOCKER_BUILD.md", run.script)
-    evidence = [f"ran ./{run.script} in {where} -> exit {run.rc}" + (" (staged copy)" if run.staged else "")
-                if run.not_run is None else f"did not run ./{run.script} in {where}: {run.not_run}"]
+    evidence = run_evidence(run, where)
     evidence += [f"recorded: {c.text}" for c in run.calls] or ["recorded: no docker/podman/buildah call"]
     evidence.append("devpod shows: " + (", ".join(label(s) for s in devpod_signals) or "no devpod traces"))
-    if run.shadowed:
-        evidence.append("real tools shadowed by the recording shim: " + ", ".join(run.shadowed))
-    elif run.shadow_note:
-        evidence.append(f"real tools not shadowed: {run.shadow_note}")
     evidence += scan.evidence(run.script)
-    for img in run.images:
-        evidence.append(f"{img.tool} images: " + (img.note or (f"new after the run: {', '.join(img.new)}" if img.new
-                                                               else "none new after the run")))
     if run.timed_out:
         raise CannotDecide(f"{run.script} did not finish in the devpod (timed out)", where)
     builds = [(c, build_or_push(c)) for c in run.calls if build_or_push(c)]
@@ -123,6 +149,24 @@ def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequen
         at = f"{run.script}:{line}" if line else run.script
         why = guard_diagnosis(script_text, devpod_signals)
         return CheckResult.failed(expected, f"it ran `{call.text}` ({kind}); {why}", at, evidence)
+    routes = run.effects_of("exec-tool", "exec-anon", "engine-socket")
+    if routes:
+        return CheckResult.failed(expected, f"it {routes[0].text}: a build by a route the shims don't cover"
+                                  + _more(routes), run.script, evidence)
+    tamper = run.effects_of("tamper")
+    if tamper:
+        return CheckResult.failed(expected, f"it tried {tamper[0].text}: what removing the shims or building by hand "
+                                  f"needs" + _more(tamper), run.script, evidence)
+    net = run.effects_of("network")  # loopback too: a registry or an engine may listen there
+    if net:
+        return CheckResult.failed(expected, f"it tried to reach the network ({net[0].text}), which a push needs"
+                                  + _more(net), run.script, evidence)
+    out = run.effects_of("socket")
+    if out:
+        return CheckResult.failed(expected, f"it {out[0].text}" + _more(out), run.script, evidence)
+    if run.artefacts:
+        return CheckResult.failed(expected, f"it left an image store or layout in its scratch space: {run.artefacts[0]}"
+                                  + _more(run.artefacts), run.script, evidence)
     blocking = [b for b in scan.bypasses if b.blocking]
     if blocking:
         b = blocking[0]
@@ -136,18 +180,25 @@ def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequen
                      f"{b.reach_note}")
         return CheckResult.failed(expected, found, at, evidence)
     if run.not_run is not None:
-        why = guard_diagnosis(script_text, devpod_signals)
-        return CheckResult.failed(expected, f"not run: {run.not_run}; {why}", run.script, evidence)
-    grown = [img for img in run.images if img.new]
-    if grown:
-        img = grown[0]
-        return CheckResult.failed(expected, f"a new image in {img.tool}'s store after the run: {img.new[0]}"
-                                  + (f" (and {len(img.new) - 1} more)" if len(img.new) > 1 else ""), run.script, evidence)
+        raise CannotDecide(f"{run.script} was not run: {run.not_run}; run outside such a sandbox it could build or push "
+                           f"for real", where)
     if run.rc == 0:
         why = guard_diagnosis(script_text, devpod_signals)
         return CheckResult.failed("the local build script to exit non-zero in the devpod",
                                   f"exit 0 (no build call); {why}", run.script, evidence)
+    if not run.traced:
+        raise CannotDecide(f"{run.script} exits {run.rc} with no build call recorded, but the run was not traced "
+                           f"({run.trace_note}): a build attempt by a route the shims don't cover would go unseen", where)
     return CheckResult.passed(f"{run.script} stops in the devpod with exit {run.rc} before any build or push", evidence)
+
+
+def _more(items: Sequence[Any]) -> str:
+    return f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+
+
+def _shown(text: str) -> str:
+    """A line of a script's output fit for a report: credentials masked, control characters escaped."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in redact(text))
 
 
 _DOC_RX = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|adoc)\b", re.I)
@@ -155,15 +206,18 @@ _DOC_RX = re.compile(r"[\w./-]+\.(?:md|markdown|rst|txt|adoc)\b", re.I)
 
 def names_docs(run: ShimmedRun, docs: str) -> CheckResult:
     """V3b: the script's output (stdout and stderr) names the build docs."""
+    if run.not_run is not None:
+        raise CannotDecide(f"{run.script} was not run: {run.not_run}", run.script)
     base = posixpath.basename(docs)
     for line in run.output.splitlines():
         if docs in line or base in line:
-            quoted = " ".join(line.split())[:200]
+            quoted = _shown(line)[:200]
             return CheckResult.passed(f"{run.script} names {base} in the devpod: {quoted!r}", [f"output line: {quoted}"])
     others = sorted({m.group(0) for m in _DOC_RX.finditer(run.output)})
-    found = f"it names {', '.join(others)} instead" if others else f"no docs named (last line: {run.last_line()!r})"
+    last = _shown(run.last_line())
+    found = f"it names {', '.join(others)} instead" if others else f"no docs named (last line: {last!r})"
     return CheckResult.failed(f"the output of {run.script} in the devpod to name {base}", found, run.script,
-                              [f"exit {run.rc}", f"last line: {run.last_line()}"])
+                              [f"exit {run.rc}", f"last line: {last}"])
 
 
 # ------------------------------------------------------------------------------------------
@@ -202,12 +256,25 @@ def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | No
                              script_text: str, repo_slug: str) -> CheckResult:
     """V4a: the trigger script runs exactly the workflow(s) W1b found, for the target's repository."""
     gh_calls = [c for c in calls if c.tool == "gh"]
-    evidence = [f"ran ./{run.script} -> exit {run.rc}"] + [f"recorded: {c.text}" for c in gh_calls]
+    evidence = run_evidence(run, "the devpod") + [f"recorded: {c.text}" for c in gh_calls]
     exp_text = ", ".join(posixpath.basename(p) for p in expected) or "none"
     evidence.append(f"workflows that build and push both images (W1b): {exp_text}")
     if not expected:
         raise CannotDecide("no workflow builds and pushes both images (W1b), so there is nothing V4 can expect",
                            run.script)
+    if run.not_run is not None:
+        raise CannotDecide(f"{run.script} was not run: {run.not_run}; run outside such a sandbox it could reach "
+                           f"GitHub for real", run.script)
+    if run.timed_out:
+        raise CannotDecide(f"{run.script} did not finish in the devpod (timed out)", run.script)
+    net = run.effects_of("network", "engine-socket", "socket")
+    if net:
+        return CheckResult.failed(f"{run.script} to ask gh for {exp_text} and reach no network itself",
+                                  f"it tried to reach the network itself: {net[0].text}{_more(net)}", run.script, evidence)
+    tamper = run.effects_of("tamper", "exec-anon")
+    if tamper:
+        return CheckResult.failed(f"{run.script} to ask gh for {exp_text} and nothing else",
+                                  f"it tried {tamper[0].text}{_more(tamper)}", run.script, evidence)
     named = [(c, w, role) for c in gh_calls for (w, role) in ghmod.workflows_in_call(c)]
     triggered = [(c, w) for c, w, role in named if role == "run"]
     if not triggered:
@@ -233,11 +300,16 @@ def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | No
         problems.append(f"{', '.join(missing)} is never triggered")
     if problems:
         return CheckResult.failed(f"{run.script} to ask gh for exactly {exp_text}", "; ".join(problems), None, evidence)
-    return CheckResult.passed(f"{run.script} triggers exactly {exp_text}", evidence)
+    if not run.traced:
+        raise CannotDecide(f"{run.script} asks gh for {exp_text}, but the run was not traced ({run.trace_note}): an "
+                           f"attempt to reach the network by itself would go unseen", run.script)
+    return CheckResult.passed(f"{run.script} triggers exactly {exp_text} and reaches no network itself", evidence)
 
 
 def gh_accepts_calls(verdicts: Sequence[ghmod.GhVerdict], run: ShimmedRun, script_text: str) -> CheckResult:
     """V4b: the real ``gh`` accepts every recorded call (flags and arguments parse)."""
+    if run.not_run is not None:
+        raise CannotDecide(f"{run.script} was not run: {run.not_run}", run.script)
     evidence = [f"{v.call.text}: {'accepted' if v.accepted else 'rejected'} ({v.reason})" for v in verdicts]
     if not verdicts:
         return CheckResult.failed(f"{run.script} to call gh", "no gh call recorded", run.script, evidence)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+from buildgate.devpod.isolate import DEAD
 from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide
 
-DEAD = "127.0.0.1:9"
 # gh command groups that take -R/--repo
 REPO_GROUPS = {"workflow", "run", "pr", "issue", "release", "secret", "variable", "label", "cache", "browse"}
 _REPO_FLAGS = ("-R", "--repo")
@@ -110,9 +110,45 @@ def _strip_repo(args: Sequence[str]) -> list[str]:
     return out
 
 
+# Flags whose value gh reads as a file (``-F key=@path``, ``--input path``): on replay every such
+# file is /dev/null, so a script's arguments never make the harness's gh read this machine's files
+# (``@/root/.config/gh/hosts.yml``) or an endless one (``@/dev/zero``). Parsing is unchanged.
+_FIELD_FLAGS = ("-F", "--field")
+_FILE_FLAGS = ("--input", "--body-file", "-F", "--field")
+
+
+def _neutral(flag: str, value: str) -> str:
+    if flag in _FIELD_FLAGS:
+        key, sep, rest = value.partition("=")
+        return f"{key}=@/dev/null" if sep and rest.startswith("@") else "@/dev/null" if value.startswith("@") else value
+    return "/dev/null" if value not in ("", "-") else value
+
+
+def _no_files(args: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    pending: str | None = None
+    for a in args:
+        if pending is not None:
+            out.append(_neutral(pending, a))
+            pending = None
+            continue
+        flag, eq, value = a.partition("=")
+        if a in _FILE_FLAGS:
+            pending = a
+            out.append(a)
+        elif eq and flag in _FILE_FLAGS and flag.startswith("--"):
+            out.append(f"{flag}={_neutral(flag, value)}")
+        elif a.startswith("-F") and len(a) > 2 and not a.startswith("--"):
+            out.append("-F" + _neutral("-F", a[2:].lstrip("=")))
+        else:
+            out.append(a)
+    return out
+
+
 def replay_argv(call: Call) -> list[str]:
-    """The arguments to replay: the script's, its ``-R`` replaced by the dead loopback repository."""
-    args = _strip_repo(call.args)
+    """The arguments to replay: the script's, its ``-R`` replaced by the dead loopback repository
+    and every file it names for gh to read replaced by ``/dev/null``."""
+    args = _no_files(_strip_repo(call.args))
     if args and args[0] in REPO_GROUPS and len(args) >= 2 and not args[1].startswith("-"):
         args = [args[0], args[1], "-R", f"{DEAD}/owner/repo", *args[2:]]
     return args
@@ -167,6 +203,9 @@ def validate(calls: Sequence[Call], timeout: float = 30) -> list[GhVerdict]:
         for call in calls:
             if call.tool != "gh":
                 continue
+            if call.cut:
+                raise CannotDecide(f"`{call.text} …` is longer than the shim records (4000 bytes), so gh can't be asked "
+                                   f"whether it accepts the whole call")
             argv = [*prefix, gh, *replay_argv(call)]
             try:
                 proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,

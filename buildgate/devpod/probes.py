@@ -130,6 +130,22 @@ OVERLAY_ERRORS = [re.compile(p, re.I) for p in (
     r"overlay.*not supported as upperdir",
     r"overlay2?.*driver not supported|driver not supported:? *overlay",
     r"error creating overlay mount",
+    r"overlay.*without d_type|d_type support",
+    r"'overlay' is not supported over",
+)]
+# An overlay-driver error that names overlayfs itself as what the storage sits on: the nested case.
+NESTED_OVERLAY = [re.compile(p, re.I) for p in (
+    r"not supported over overlayfs",
+    r"backing overlayfs",
+    r"overlay: filesystem on .* not supported as upperdir",
+)]
+# An overlay-driver error with another cause: another backing filesystem, no d_type, no kernel support.
+OTHER_CAUSES = [(re.compile(p, re.I), why) for p, why in (
+    (r"without d_type|d_type support|ftype=1", "the storage's filesystem lacks d_type (xfs formatted with ftype=0)"),
+    (r"kernel does not support overlay|overlay.*no such device|unknown filesystem type .?overlay",
+     "the kernel has no overlay support"),
+    (r"not supported over (?!overlayfs\b)([\w-]+)", "the storage's filesystem is {0}, not overlayfs"),
+    (r"backing (?!overlayfs\b)([\w-]+) filesystem", "the storage's filesystem is {0}, not overlayfs"),
 )]
 BUILDERS = ("podman", "buildah", "docker")
 PROBE_DOCKERFILE = "FROM scratch\nCOPY probe.txt /probe.txt\n"
@@ -145,7 +161,7 @@ class BuildAttempt:
     output: str
     matched: str | None  # the overlay error line, when one was printed
     storage_driver: str | None = None
-    workdir_fs: str | None = None
+    workdir_fs: str | None = None  # the filesystem the build's storage sits on (``stat -f``), if known
     cleaned: bool = True
     leftovers: list[str] = field(default_factory=list)
 
@@ -159,11 +175,32 @@ class BuildAttempt:
 
 
 def match_overlay_error(output: str) -> str | None:
-    """The first output line that is the nested-overlay refusal, trimmed; ``None`` if none is."""
+    """The first output line that is an overlay-driver refusal, trimmed; ``None`` if none is."""
     for line in output.splitlines():
         if any(rx.search(line) for rx in OVERLAY_ERRORS):
             return " ".join(line.split())[:300]
     return None
+
+
+def overlay_cause(output: str, storage_fs: str | None) -> tuple[bool | None, str]:
+    """Whether an overlay-driver error is the nested-overlay one: ``(True, why)`` when the error
+    names overlayfs as the backing filesystem, or is an overlay mount failure with the storage on
+    overlayfs; ``(False, why)`` when it has another cause (another backing filesystem, no
+    d_type, no overlay in the kernel, or storage that isn't on overlayfs); ``(None, why)`` when
+    the storage's filesystem is unknown and the error doesn't say."""
+    for rx, why in OTHER_CAUSES:
+        m = rx.search(output)
+        if m:
+            return False, why.format(*m.groups())
+    named = any(rx.search(output) for rx in NESTED_OVERLAY)
+    if storage_fs is not None and storage_fs != "overlayfs":
+        return False, f"the storage folder is on {storage_fs}, not overlayfs" + (
+            ", yet the error names overlayfs" if named else "")
+    if named:
+        return True, "the error names overlayfs as the storage's backing filesystem"
+    if storage_fs == "overlayfs":
+        return True, "the storage folder is on overlayfs and the overlay mount failed"
+    return None, "the storage's filesystem is unknown and the error does not name it"
 
 
 def pick_builder(dh: DevpodHost, wanted: str = "auto") -> str:
@@ -210,12 +247,15 @@ def build_probe(dh: DevpodHost, builder: str = "auto", storage_driver: str | Non
         if res.timed_out:
             raise CannotDecide(f"the probe build did not finish within {int(timeout)}s: {argv_text(argv)}", dh.name)
         driver = None
+        storage_fs = fs.stdout.strip() or None if fs.rc == 0 else None
         if tool in ("podman", "buildah") and res.rc == 0:
             fmt = "{{.Store.GraphDriverName}} {{.Store.GraphOptions}}" if tool == "podman" else "{{.store.GraphDriverName}}"
             info = dh.run([tool, *storage, "info", "--format", fmt], timeout=60)
             driver = info.stdout.strip() or None if info.rc == 0 else None
-        attempt = BuildAttempt(tool, argv, res.rc, res.output, match_overlay_error(res.output), driver,
-                               fs.stdout.strip() or None if fs.rc == 0 else None)
+        elif tool == "docker":  # the daemon's storage, not the probe folder
+            info = dh.run(["docker", "info", "--format", "{{.Driver}}\t{{json .DriverStatus}}"], timeout=60)
+            driver, storage_fs = _docker_storage(info.stdout) if info.rc == 0 else (None, None)
+        attempt = BuildAttempt(tool, argv, res.rc, res.output, match_overlay_error(res.output), driver, storage_fs)
         if tool in ("podman", "buildah"):
             dh.run([tool, *storage, "rmi", "-a", "-f"], timeout=120)
         else:
@@ -253,12 +293,8 @@ def build_probe_sdk(base_url: str, timeout: float = 180) -> BuildAttempt:
             image, logs = client.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True,
                                                network_mode="none", pull=False)
             output = "".join(str(chunk.get("stream", "")) for chunk in logs if isinstance(chunk, dict))
-            driver = None
-            try:
-                driver = client.info().get("Driver")
-            except Exception:  # info is only evidence
-                pass
-            attempt = BuildAttempt("docker-api", argv, 0, output, match_overlay_error(output), driver)
+            driver, backing = _sdk_storage(client)
+            attempt = BuildAttempt("docker-api", argv, 0, output, match_overlay_error(output), driver, backing)
             try:
                 client.images.remove(image.id, force=True)
             except derr.APIError:
@@ -269,12 +305,39 @@ def build_probe_sdk(base_url: str, timeout: float = 180) -> BuildAttempt:
             lines = [str(c.get("stream") or c.get("error") or c.get("message") or "") for c in exc.build_log
                      if isinstance(c, dict)]
             output = "\n".join([*lines, str(exc.msg)])
-            return BuildAttempt("docker-api", argv, 1, output, match_overlay_error(output))
+            return BuildAttempt("docker-api", argv, 1, output, match_overlay_error(output), *_sdk_storage(client))
         except derr.APIError as exc:
             output = str(exc.explanation or exc)
-            return BuildAttempt("docker-api", argv, 1, output, match_overlay_error(output))
+            return BuildAttempt("docker-api", argv, 1, output, match_overlay_error(output), *_sdk_storage(client))
     finally:
         client.close()
+
+
+def _sdk_storage(client: object) -> tuple[str | None, str | None]:
+    """``(driver, backing filesystem)`` of a Docker-compatible API (``None``s when it won't say)."""
+    import json
+
+    try:
+        info = client.info()  # type: ignore[attr-defined]
+    except Exception:  # info is only evidence; the SDK raises assorted errors
+        return None, None
+    return _docker_storage(f"{info.get('Driver') or ''}\t{json.dumps(info.get('DriverStatus') or [])}")
+
+
+def _docker_storage(info: str) -> tuple[str | None, str | None]:
+    """``(driver, backing filesystem)`` from ``docker info`` (``Driver<TAB>DriverStatus json``)."""
+    import json
+
+    driver, _, status = info.strip().partition("\t")
+    try:
+        pairs = json.loads(status) if status else []
+    except ValueError:
+        pairs = []
+    if not isinstance(pairs, list):
+        pairs = []
+    backing = next((str(v) for k, v in (p for p in pairs if isinstance(p, list) and len(p) == 2)
+                    if k == "Backing Filesystem"), None)
+    return driver or None, {"extfs": "ext2/ext3"}.get(backing or "", backing)
 
 
 def _safe_url(url: str) -> str:

@@ -14,9 +14,10 @@ import pytest
 
 from buildgate.devpod import DevpodHost, api, gh
 from buildgate.devpod.shims import Call
-from buildgate.errors import NotApplicable
+from buildgate.errors import CannotDecide, NotApplicable
 from fixtures.devpod_sandbox import DevpodSandbox
 from fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
+from tests.devpod.helpers import track
 
 LOCAL = "scripts/build-images.sh"
 TRIGGER = "scripts/build-images-devpod.sh"
@@ -46,7 +47,7 @@ def good(tmp_path_factory: pytest.TempPathFactory) -> SandboxRepo:
 def _devpod_for(sb: DevpodSandbox, sr: SandboxRepo) -> DevpodHost:
     path = f"/workspace/repo-{next(_n)}"
     sb.put_repo(sr.path, path)
-    return sb.devpod_host(path)
+    return track(sb.devpod_host(path))
 
 
 @pytest.fixture()
@@ -59,8 +60,8 @@ def variant(sandbox: DevpodSandbox, tmp_path: Path):
 
 
 def _no_probe_leftovers(dh: DevpodHost) -> None:
-    res = dh.run(["sh", "-c", "ls -d /var/tmp/buildgate-v2.* /tmp/buildgate-shim.* 2>/dev/null; true"])
-    assert res.stdout.strip() == ""
+    assert getattr(dh, "made", None) is not None, "track() the devpod host first"
+    assert [d for d in dh.made if dh.exists(d)] == []  # type: ignore[attr-defined]
     assert dh.mounts_under("/var/tmp") == [] and dh.mounts_under("/tmp") == []
     for d in ("/usr", "/bin", "/sbin"):  # the shims bound over the real tools lived only as long as the run
         assert dh.mounts_under(d) == [], d
@@ -110,7 +111,7 @@ def test_v1_overlay_root(sandbox: DevpodSandbox) -> None:
 
 
 def test_v2_build_fails_with_the_overlay_error_and_cleans_up(sandbox: DevpodSandbox) -> None:
-    dh = sandbox.devpod_host()
+    dh = track(sandbox.devpod_host())
     attempt = api.v2_build_attempt(dh)
     res = api.v2_build_fails(attempt, dh)
     assert res.ok, res.message
@@ -124,7 +125,7 @@ def test_v2_fails_when_fuse_overlayfs_makes_builds_work() -> None:
         pytest.skip("fuse-overlayfs is not installed on this machine")
     sb = _sandbox(fuse_overlayfs=True)
     try:
-        dh = sb.devpod_host()
+        dh = track(sb.devpod_host())
         res = api.v2_build_fails(api.v2_build_attempt(dh), dh)
         assert not res.ok
         assert res.message.startswith("expected a container build in the devpod to fail with the nested-overlay error; "
@@ -307,73 +308,61 @@ def test_v3_processes_a_script_leaves_die_with_it(variant) -> None:
     assert run.rc == 1
 
 
-def _unshadowable(sandbox: DevpodSandbox, sr: SandboxRepo, monkeypatch: pytest.MonkeyPatch) -> DevpodHost:
-    """The sandbox seen as a real devpod where no private mount namespace is allowed."""
-    from buildgate.devpod import shims
+def _uncontainable(sandbox: DevpodSandbox, sr: SandboxRepo, monkeypatch: pytest.MonkeyPatch) -> DevpodHost:
+    """The sandbox seen as a real devpod where the harness isn't root: ``unshare`` is refused."""
+    from buildgate.devpod import isolate
 
-    monkeypatch.setattr(shims, "can_shadow", lambda dh, d: (False, "unshare/mount not permitted here (test)"))
+    monkeypatch.setattr(isolate, "UNSHARE", ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                             *isolate.UNSHARE])
     dh = _devpod_for(sandbox, sr)
-    return DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False)
+    return track(DevpodHost(dh.host, "emulated devpod", repo_dir=dh.repo_dir, timeout=dh.timeout, sandbox=False))
 
 
-def test_v3_unshadowable_devpod_does_not_run_a_script_that_would_build(sandbox, tmp_path, monkeypatch) -> None:
+def test_v3_uncontainable_devpod_runs_nothing_and_fails_on_what_the_script_says(sandbox, tmp_path, monkeypatch) -> None:
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: UNSET_HOST}, modes={LOCAL: 0o755})
-    dh = _unshadowable(sandbox, sr, monkeypatch)
+    dh = _uncontainable(sandbox, sr, monkeypatch)
     repo = sr.target.repo()
     run = api.v3_run_local_build(dh, repo, sr.target)
-    assert run.not_run and run.calls == [] and run.rc == -1
+    assert run.not_run and "unshare failed: Operation not permitted" in run.not_run
+    assert run.calls == [] and run.rc == -1
     stops = api.v3_stops_before_build(run, dh, repo)
-    assert not stops.ok
+    assert not stops.ok  # decided without running: the static scan sees the build before the guard
     assert stops.message == (
         "expected the local build script to stop in the devpod before any build or push; found it calls "
         "`/usr/bin/podman build -t ghcr.io/ardenone/moltbook-api:dev api` (podman by absolute path /usr/bin/podman; "
         f"build), which PATH shims can't intercept, and it runs before the guard's exit at line 5 (at {LOCAL}:3)")
-    assert "real tools not shadowed: unshare/mount not permitted here (test)" in stops.evidence
+    assert any(e.startswith(f"did not run ./{LOCAL} in emulated devpod: cannot contain a script run") for e in stops.evidence)
     _no_probe_leftovers(dh)
 
 
-def test_v3_unshadowable_devpod_runs_a_script_whose_absolute_build_comes_after_its_guard(sandbox, tmp_path,
-                                                                                       monkeypatch) -> None:
+def test_uncontainable_devpod_cannot_decide_v3_or_v4(sandbox, tmp_path, monkeypatch) -> None:
     sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: GOOD_GUARD_THEN_ABSOLUTE}, modes={LOCAL: 0o755})
-    dh = _unshadowable(sandbox, sr, monkeypatch)
+    dh = _uncontainable(sandbox, sr, monkeypatch)
     repo = sr.target.repo()
     run = api.v3_run_local_build(dh, repo, sr.target)
-    assert run.not_run is None and run.rc == 1 and not run.shadowed
-    stops = api.v3_stops_before_build(run, dh, repo)
-    assert stops.ok, stops.message
-    assert any("only after the guard's exit at line 5" in e for e in stops.evidence)
-    assert {i.tool for i in run.images} >= {"podman", "buildah"}  # compared (or said why not)
+    with pytest.raises(CannotDecide, match="was not run: cannot contain a script run in the devpod: .*could build or push "
+                                           "for real"):
+        api.v3_stops_before_build(run, dh, repo)
+    with pytest.raises(CannotDecide):
+        api.v3_names_docs(run, sr.target)
+    trig = api.v4_run_trigger(dh, repo, sr.target)
+    with pytest.raises(CannotDecide, match="could reach GitHub for real"):
+        api.v4_asks_for_build_workflows(trig, repo, sr.target)
+    with pytest.raises(CannotDecide):
+        api.v4_gh_accepts(trig, repo)
     _no_probe_leftovers(dh)
 
 
-SNEAKY = """#!/usr/bin/env bash
-# a build no shim and no static reading sees: only the image store shows it
-unset CONTAINER_HOST
-eval "$(printf /usr/bin/%s podman) build --network=none -t localhost/sneaky:1 -f api/Dockerfile api" >/dev/null 2>&1 || true
-echo "error: this is the devpod; see DOCKER_BUILD.md" >&2
-exit 1
-"""
+def test_the_sandbox_must_contain_its_runs(sandbox, good, monkeypatch) -> None:
+    """On the sandbox devpod a run that can't be contained is an error, never a skipped check."""
+    from buildgate.devpod import isolate
 
-
-def test_v3_a_new_image_on_an_unshadowable_devpod_fails(tmp_path, monkeypatch) -> None:
-    sb = _sandbox(env={"CONTAINERS_STORAGE_CONF": "/etc/buildgate-vfs.conf"})
-    try:
-        sb.devpod_host().write_file("/etc/buildgate-vfs.conf", '[storage]\ndriver = "vfs"\n'
-                                    'runroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n')
-        sr = make_sandbox_repo(tmp_path / "moltbook-org", files={LOCAL: SNEAKY}, modes={LOCAL: 0o755})
-        dh = _unshadowable(sb, sr, monkeypatch)
-        repo = sr.target.repo()
-        run = api.v3_run_local_build(dh, repo, sr.target)
-        assert run.calls == [] and run.rc == 1
-        stops = api.v3_stops_before_build(run, dh, repo)
-        assert not stops.ok
-        assert re.fullmatch(r"expected the local build script to stop in the devpod before any build or push; found a "
-                            r"new image in podman's store after the run: sha256:[0-9a-f]{64} localhost/sneaky:1 "
-                            rf"\(at {LOCAL}\)", stops.message), stops.message
-        _no_probe_leftovers(dh)
-    finally:
-        sb.close()
-    assert sb.leftovers() == []
+    monkeypatch.setattr(isolate, "UNSHARE", ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                             *isolate.UNSHARE])
+    dh = _devpod_for(sandbox, good)
+    with pytest.raises(isolate.IsolationUnavailable, match="unshare failed"):
+        api.v3_run_local_build(dh, good.target.repo(), good.target)
+    _no_probe_leftovers(dh)
 
 
 # -- V4 --------------------------------------------------------------------------------------
@@ -457,7 +446,7 @@ def test_v2_through_the_docker_api_of_a_devpod_whose_daemon_builds() -> None:
         work = dh.mktemp_dir("buildgate-v2", base="/var/tmp")
         dh.run(["sh", "-c", 'podman --root "$1/s" --runroot "$1/r" --storage-driver vfs system service --time=0 '
                 'unix:///run/buildgate-test.sock >"$1/log" 2>&1 &', "sh", work], timeout=10)
-        sock = f"/proc/{sb.keeper.pid}/root{sb.merged}/run/buildgate-test.sock"
+        sock = f"/proc/{sb.keeper.pid}/root/run/buildgate-test.sock"
         for _ in range(100):
             if Path(sock).exists():
                 break
@@ -496,3 +485,15 @@ def test_scripts_run_git_but_never_reach_a_remote(variant) -> None:
     assert texts == ["git rev-parse --abbrev-ref HEAD", "git push origin main", "gh workflow run build-push.yml --ref main"]
     assert run.rc == 0, run.output  # the push was recorded and skipped (there is no remote to push to)
     assert api.v4_asks_for_build_workflows(run, repo, sr.target).ok
+
+
+def test_a_checkout_an_unprivileged_user_cannot_read_is_named(sandbox: DevpodSandbox, good: SandboxRepo) -> None:
+    dh = _devpod_for(sandbox, good)
+    dh.check(["chmod", "0700", dh.repo_dir], "chmod")
+    with pytest.raises(CannotDecide, match="can't be read by an unprivileged user"):
+        api.v3_run_local_build(dh, good.target.repo(), good.target)
+    dh.check(["chmod", "0755", dh.repo_dir], "chmod")
+    dh.check(["chmod", "0744", f"{dh.repo_dir}/{LOCAL}"], "chmod")
+    with pytest.raises(CannotDecide, match=r"executable only by its owner or group \(mode 744\)"):
+        api.v3_run_local_build(dh, good.target.repo(), good.target)
+    _no_probe_leftovers(dh)

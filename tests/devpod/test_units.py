@@ -6,6 +6,7 @@ import pytest
 from buildgate.devpod import checks, gh, host, probes, shims
 from buildgate.devpod.scan import scan_script
 from buildgate.devpod.probes import BuildAttempt
+from buildgate.devpod.effects import Effect
 from buildgate.devpod.shims import Call, ShimmedRun
 from buildgate.errors import CannotDecide, NotApplicable, TargetError
 from buildgate.target import from_dict
@@ -18,8 +19,11 @@ OVERLAY_INFO = (
 EXT4_INFO = "29 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n30 29 0:5 / /dev rw - devtmpfs udev rw\n"
 
 
-def _run(script: str = "scripts/build-images.sh", rc: int = 1, output: str = "", calls: list[Call] | None = None) -> ShimmedRun:
-    return ShimmedRun(script, [f"./{script}"], rc, output, calls or [], False, False)
+def _run(script: str = "scripts/build-images.sh", rc: int = 1, output: str = "", calls: list[Call] | None = None,
+         effects: list[Effect] | None = None, traced: bool = True) -> ShimmedRun:
+    """A contained, traced run (no effects unless given)."""
+    return ShimmedRun(script, [f"./{script}"], rc, output, calls or [], False, False, effects=effects or [], traced=traced,
+                      trace_note="" if traced else "strace is not installed in the devpod")
 
 
 # -- V1 --------------------------------------------------------------------------------------
@@ -70,11 +74,52 @@ def test_v2_verdicts() -> None:
 
 
 # -- shims -----------------------------------------------------------------------------------
+XFS_DTYPE = ("Error: 'overlay' is not supported over xfs at \"/var/lib/containers/storage/overlay\": backing file system "
+             "is unsupported for this graph driver")
+NO_DTYPE = ("overlay: the backing xfs filesystem is formatted without d_type support, which leads to incorrect behavior. "
+            "Reformat the filesystem with ftype=1 to enable d_type support.: driver not supported")
+
+
+def _failed(output: str, fs: str | None, tool: str = "podman") -> BuildAttempt:
+    return BuildAttempt(tool, [tool, "build", "."], 125, output, probes.match_overlay_error(output), workdir_fs=fs)
+
+
+def test_v2_passes_only_on_the_nested_overlay_cause() -> None:
+    nested = "Error: 'overlay' is not supported over overlayfs, a mount_program is required: backing file system is " \
+             "unsupported for this graph driver"
+    einval = 'level=error msg="failed to mount overlay: invalid argument" storage-driver=overlay2'
+    for output, fs in ((nested, "overlayfs"), (nested, None), (einval, "overlayfs")):
+        res = checks.build_fails_with_overlay_error(_failed(output, fs), "pod")
+        assert res.ok, (output, fs)
+        assert res.message.startswith("`podman build` fails in the devpod with the nested-overlay error")
+    # another cause: never a pass, and the reason names it
+    for output, fs, why in (
+        (XFS_DTYPE, "xfs", "the storage's filesystem is xfs, not overlayfs"),
+        (NO_DTYPE, "xfs", "the storage's filesystem lacks d_type"),
+        (NO_DTYPE, "overlayfs", "the storage's filesystem lacks d_type"),  # the error wins over the folder
+        (einval, "tmpfs", "the storage folder is on tmpfs, not overlayfs"),
+        (nested, "ext2/ext3", "the storage folder is on ext2/ext3, not overlayfs, yet the error names overlayfs"),
+    ):
+        with pytest.raises(CannotDecide, match="overlay-driver error of another cause: " + why.replace("(", "\\(")):
+            checks.build_fails_with_overlay_error(_failed(output, fs), "pod")
+    with pytest.raises(CannotDecide, match="the storage's filesystem is unknown and the error does not name it"):
+        checks.build_fails_with_overlay_error(_failed(einval, None, "docker"), "pod")
+
+
+def test_docker_info_storage() -> None:
+    assert probes._docker_storage('overlay2\t[["Backing Filesystem","xfs"],["Supports d_type","false"]]') == ("overlay2", "xfs")
+    assert probes._docker_storage('overlay2\t[["Backing Filesystem","extfs"]]') == ("overlay2", "ext2/ext3")
+    assert probes._docker_storage("vfs\tnull") == ("vfs", None)
+    assert probes._docker_storage("") == (None, None)
+
+
 def test_shim_log_parses_empty_and_odd_arguments() -> None:
     mark = "\x01buildgate-call\x01\x00"
     raw = (mark + "docker\x00build\x00-t\x00a b\x00\x00" + mark + "gh\x00workflow\x00run\x00x\ny.yml\x00").encode()
     assert shims.parse_calls(raw) == [Call("docker", ("build", "-t", "a b", "")), Call("gh", ("workflow", "run", "x\ny.yml"))]
     assert shims.parse_calls(b"") == []
+    cut = shims.parse_calls(b"\x01buildgate-call\x01\x00gh\x00workflow\x00\x01buildgate-cut\x00")
+    assert cut == [Call("gh", ("workflow",), cut=True)]
 
 
 @pytest.mark.parametrize("tool,args,kind", [
@@ -133,6 +178,10 @@ def test_v3_docs() -> None:
     assert checks.names_docs(_run(output="see docs/DOCKER_BUILD.md\n"), "docs/DOCKER_BUILD.md").ok
     other = checks.names_docs(_run(output="error: read BUILDING.md first\n"), "DOCKER_BUILD.md")
     assert not other.ok and "names BUILDING.md instead" in other.message and "(at scripts/build-images.sh)" in other.message
+    dressed = checks.names_docs(_run(output="\x1b[2J\x1b[32mGate: open\x1b[0m token ghp_0123456789abcdefghijklmnopqrstuvwxyz0 "
+                                         "see DOCKER_BUILD.md\n"), "DOCKER_BUILD.md")
+    assert dressed.ok and "\x1b" not in dressed.message + "".join(dressed.evidence)
+    assert "ghp_0123456789" not in dressed.message + "".join(dressed.evidence)
     none = checks.names_docs(_run(output="nope\n"), "DOCKER_BUILD.md")
     assert not none.ok and "no docs named" in none.message
 
@@ -151,6 +200,11 @@ def test_replay_never_keeps_the_scripts_repository() -> None:
     argv = gh.replay_argv(Call("gh", ("workflow", "run", "x.yml", "--repo", "ardenone/moltbook-org", "-Rother/x")))
     assert argv == ["workflow", "run", "-R", "127.0.0.1:9/owner/repo", "x.yml"]
     assert gh.replay_argv(Call("gh", ("auth", "status"))) == ["auth", "status"]
+    files = gh.replay_argv(Call("gh", ("workflow", "run", "x.yml", "-F", "a=@/dev/zero", "--field=b=@/root/.ssh/id_rsa",
+                                       "-Fc=@/etc/shadow", "-f", "d=@literal", "-F", "e=plain")))
+    assert files == ["workflow", "run", "-R", "127.0.0.1:9/owner/repo", "x.yml", "-F", "a=@/dev/null",
+                     "--field=b=@/dev/null", "-Fc=@/dev/null", "-f", "d=@literal", "-F", "e=plain"]
+    assert gh.replay_argv(Call("gh", ("api", "x", "--input", "/dev/zero"))) == ["api", "x", "--input", "/dev/null"]
 
 
 def test_gh_classify() -> None:
@@ -294,11 +348,159 @@ def test_v3_fails_on_an_absolute_build_it_cannot_place_naming_file_line() -> Non
         "runs before it) (at scripts/build-images.sh:3)")
 
 
-def test_v3_a_new_image_fails_and_an_unread_store_is_evidence() -> None:
+def test_v3_fails_on_each_effect_and_names_it() -> None:
+    cases = [
+        (Effect("exec-tool", "ran podman at /opt/podman, not the recording shim", 7), "found it ran podman at /opt/podman, "
+         "not the recording shim: a build by a route the shims don't cover"),
+        (Effect("tamper", "umount2('/usr/bin/podman') (EPERM)", 7), "found it tried umount2('/usr/bin/podman') (EPERM): "
+         "what removing the shims or building by hand needs"),
+        (Effect("network", "connect to 140.82.112.6:443 (ENETUNREACH)", 7), "found it tried to reach the network "
+         "(connect to 140.82.112.6:443 (ENETUNREACH)), which a push needs"),
+    ]
+    for effect, found in cases:
+        res = checks.stops_before_build(_run(rc=1, effects=[effect]), "#!/bin/sh\nexit 1\n", DEVPOD_SIGNALS, "pod")
+        assert not res.ok and found in res.message, res.message
+        assert f"trace: {effect.text}" in res.evidence
+    loop = checks.stops_before_build(_run(rc=1, effects=[Effect("network", "connect to 127.0.0.1:5000 (ECONNREFUSED)", 7,
+                                                                loopback=True)]), "exit 1\n", DEVPOD_SIGNALS, "pod")
+    assert not loop.ok and "connect to 127.0.0.1:5000" in loop.message  # a registry may listen on loopback
     run = _run(rc=1)
-    run.images = [shims.ImageChange("podman", ["sha256:ab localhost/x:1"]), shims.ImageChange("docker", note="exit 1: no daemon")]
-    res = checks.stops_before_build(run, "#!/bin/sh\nexit 1\n", DEVPOD_SIGNALS, "pod")
-    assert not res.ok and "found a new image in podman's store after the run: sha256:ab localhost/x:1" in res.message
-    assert "docker images: exit 1: no daemon" in res.evidence
-    assert shims.compare_images({"podman": {"a"}, "buildah": "broken"}, {"podman": {"a", "b"}, "buildah": {"c"}}) == [
-        shims.ImageChange("podman", ["b"]), shims.ImageChange("buildah", note="broken")]
+    run.artefacts = ["/tmp/s/overlay-images/images.json"]
+    res = checks.stops_before_build(run, "exit 1\n", DEVPOD_SIGNALS, "pod")
+    assert not res.ok and "left an image store or layout in its scratch space: /tmp/s/overlay-images/images.json" in res.message
+
+
+def test_v3_and_v4_never_pass_untraced_or_unrun() -> None:
+    untraced = _run(rc=1, traced=False)
+    with pytest.raises(CannotDecide, match="not traced \\(strace is not installed in the devpod\\)"):
+        checks.stops_before_build(untraced, "exit 1\n", DEVPOD_SIGNALS, "pod")
+    # a recorded build still fails without a trace: failing evidence needs no trace
+    built = _run(rc=1, traced=False, calls=[Call("podman", ("build", "."))])
+    assert not checks.stops_before_build(built, "podman build .\n", DEVPOD_SIGNALS, "pod").ok
+    unrun = _run(rc=-1, traced=False)
+    unrun.not_run = "cannot contain a script run in the devpod: unshare: Operation not permitted"
+    with pytest.raises(CannotDecide, match="was not run: cannot contain"):
+        checks.stops_before_build(unrun, "exit 1\n", DEVPOD_SIGNALS, "pod")
+    with pytest.raises(CannotDecide):
+        checks.names_docs(unrun, "DOCKER_BUILD.md")
+    trig = _trigger(Call("gh", ("workflow", "run", "build-push.yml")))
+    trig.traced, trig.trace_note = False, "strace is not installed in the devpod"
+    with pytest.raises(CannotDecide, match="not traced"):
+        checks.asks_for_build_workflows(trig.calls, EXPECTED, trig, "", "ardenone/moltbook-org")
+
+
+def test_v4_fails_on_any_network_attempt_loopback_included() -> None:
+    for eff in (Effect("network", "connect to 140.82.112.6:443 (ENETUNREACH)", 9),
+                Effect("network", "connect to 127.0.0.1:8443 (ECONNREFUSED)", 9, loopback=True)):
+        run = _trigger(Call("gh", ("workflow", "run", "build-push.yml")))
+        run.effects = [eff]
+        res = checks.asks_for_build_workflows(run.calls, EXPECTED, run, "", "ardenone/moltbook-org")
+        assert not res.ok and f"found it tried to reach the network itself: {eff.text}" in res.message
+
+
+TRACE = "\n".join([
+    '10    execve("' + "".join(f"\\x{b:02x}" for b in b"/usr/bin/unshare") + '", [], 0x1 /* 3 vars */) = 0',
+    '10    unshare(CLONE_NEWUSER)            = 0',
+    '10    execve("' + "".join(f"\\x{b:02x}" for b in b"/tmp/.buildgate/start") + '", ["\\x73"], 0x1 /* 3 vars */) = 0',
+    '10    clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x1) = 11',
+    '11    execve("' + "".join(f"\\x{b:02x}" for b in b"/opt/x/podman") + '", ["' + "".join(f"\\x{b:02x}" for b in b"podman")
+    + '", "\\x62"], 0x1 /* 3 vars */ <unfinished ...>',
+    '10    connect(3, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("'
+    + "".join(f"\\x{b:02x}" for b in b"140.82.112.6") + '")}, 16) = -1 ENETUNREACH (Network is unreachable)',
+    '11    <... execve resumed>)              = 0',
+    '10    umount2("' + "".join(f"\\x{b:02x}" for b in b"/usr/bin/podman") + '", 0) = -1 EPERM (Operation not permitted)',
+    '10    unshare(CLONE_NEWUSER|CLONE_NEWNS) = -1 ENOSPC (No space left on device)',
+    '10    clone3({flags=CLONE_VM|CLONE_UNTRACED, exit_signal=SIGCHLD}, 88) = 12',
+    '10    execveat(3, "", ["\\x78"], 0x1 /* 0 vars */, AT_EMPTY_PATH) = 0',
+    '12    connect(4, {sa_family=AF_UNIX, sun_path="' + "".join(f"\\x{b:02x}" for b in b"/run/podman/podman.sock")
+    + '"}, 110) = -1 ENOENT (No such file or directory)',
+    '12    connect(4, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "'
+    + "".join(f"\\x{b:02x}" for b in b"::1") + '", &sin6_addr), sin6_scope_id=0}, 28) = -1 ECONNREFUSED (Connection refused)',
+    '12    connect(5, {sa_family=AF_UNIX, sun_path="' + "".join(f"\\x{b:02x}" for b in b"/var/run/nscd/socket")
+    + '"}, 110) = -1 ENOENT (No such file or directory)',
+    '12    connect(5, {sa_family=AF_UNIX, sun_path=@"' + "".join(f"\\x{b:02x}" for b in b"/tmp/.X11-unix/X0")
+    + '"}, 110) = -1 ECONNREFUSED (Connection refused)',
+    '12    connect(5, {sa_family=AF_UNIX, sun_path="' + "".join(f"\\x{b:02x}" for b in b"/run/egress/proxy.sock")
+    + '"}, 110) = 0',
+    '12    execve("' + "".join(f"\\x{b:02x}" for b in b"/usr/bin/podman") + '", ["\\x70"], 0x1 /* 0 vars */) = 0',
+    "12    +++ exited with 0 +++",
+])
+
+
+def test_trace_parsing_keeps_only_the_scripts_calls_and_names_each_effect() -> None:
+    from buildgate.devpod import effects as fx
+
+    calls = fx.parse_trace(TRACE)
+    mine = fx.script_calls(calls, "/tmp/.buildgate/start")
+    assert mine is not None and fx.script_calls(calls[:2], "/tmp/.buildgate/start") is None
+    found = fx.effects(mine, ["/usr/bin/podman"], shims.BUILD_TOOLS)
+    assert [(e.kind, e.text) for e in found] == [
+        ("network", "connect to 140.82.112.6:443 (ENETUNREACH)"),
+        ("exec-tool", "ran podman at /opt/x/podman, not the recording shim (podman b)"),
+        ("tamper", "umount2('/usr/bin/podman') (EPERM)"),
+        ("tamper", "unshare CLONE_NEWNS|CLONE_NEWUSER (ENOSPC)"),
+        ("tamper", "clone3 with CLONE_UNTRACED, to escape the trace (ok)"),
+        ("exec-anon", "ran a binary from an open file descriptor (execveat), which no path names"),
+        ("engine-socket", "tried to connect to the engine socket /run/podman/podman.sock (ENOENT)"),
+        ("network", "connect to [::1]:80 (ECONNREFUSED)"),
+        ("socket", "tried to connect to the unix socket /run/egress/proxy.sock (ok), a way out of its sandbox"),
+    ]
+    assert [e.loopback for e in found if e.kind == "network"] == [False, True]
+    # the launcher's own unshare(CLONE_NEWUSER), before the start wrapper, is not the script's
+
+
+def _hex(text: str) -> str:
+    return "".join(f"\\x{b:02x}" for b in text.encode())
+
+
+def test_relative_execs_are_placed_through_chdir_and_fork() -> None:
+    from buildgate.devpod import effects as fx
+
+    trace = "\n".join([
+        f'20    chdir("{_hex("/opt")}") = 0',
+        '20    clone(child_stack=NULL, flags=SIGCHLD) = 21',
+        f'21    chdir("{_hex("x")}") = 0',
+        f'21    execve("{_hex("./pbuild")}", ["{_hex("pbuild")}"], 0x1 /* 0 vars */) = 0',
+        f'20    execve("{_hex("bin/podman")}", ["{_hex("podman")}"], 0x1 /* 0 vars */) = 0',
+        '20    fchdir(3) = 0',
+        f'20    execve("{_hex("./docker")}", ["{_hex("docker")}"], 0x1 /* 0 vars */) = 0',
+    ])
+    calls = fx.parse_trace(trace)
+    ran = fx.execs(calls, "/workspace/repo")
+    assert [(x.prog, x.placed) for x in ran] == [("/opt/x/pbuild", True), ("/opt/bin/podman", True), ("./docker", False)]
+    assert fx.exec_paths(ran) == ["/opt/x/pbuild", "/opt/bin/podman"]
+    found = [(e.kind, e.text) for e in fx.effects(calls, [], shims.BUILD_TOOLS, "/workspace/repo")]
+    assert found == [("exec-tool", "ran podman at /opt/bin/podman, not the recording shim (podman)"),
+                     ("exec-anon", "ran ./docker from a folder the trace can't name (after fchdir)")]
+
+
+def test_allowed_env_keeps_pod_variables_and_drops_secrets() -> None:
+    from buildgate.devpod.isolate import allowed_env
+
+    keep, dropped = allowed_env({
+        "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C", "TERM": "xterm", "HOSTNAME": "devpod-0",
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443", "KUBERNETES_PORT": "tcp://10.96.0.1:443",
+        "KUBERNETES_PORT_443_TCP_ADDR": "10.96.0.1", "REDIS_SERVICE_PORT_CLIENT": "6379",
+        "GHCR_TOKEN": "ghp_0123456789abcdefghijklmnopqrstuvwxyz", "AWS_SECRET_ACCESS_KEY": "x", "GH_TOKEN": "t",
+        "LD_PRELOAD": "/tmp/x.so", "BASH_ENV": "/tmp/rc", "SECRET_PORT": "hunter2", "API_SERVICE_HOST": "10.0.0.1;id",
+        "REGISTRY_PASSWORD": "pw", "SSH_AUTH_SOCK": "/tmp/ssh",
+    })
+    assert sorted(keep) == ["HOSTNAME", "KUBERNETES_PORT", "KUBERNETES_PORT_443_TCP_ADDR", "KUBERNETES_SERVICE_HOST",
+                            "KUBERNETES_SERVICE_PORT", "LANG", "LC_ALL", "PATH", "REDIS_SERVICE_PORT_CLIENT", "TERM"]
+    assert "GHCR_TOKEN" in dropped and "SECRET_PORT" in dropped and "API_SERVICE_HOST" in dropped
+
+
+def test_launcher_report_sections_and_shellcheck() -> None:
+    import subprocess
+
+    from buildgate.devpod import isolate
+    from buildgate.devpod.launcher import LAUNCHER
+    from buildgate.scripts import find_shellcheck
+
+    out = b"noise\n@@buildgate meta 9 9\nrc=1\nx=y\n\n@@buildgate out 3 10\nabc\n@@buildgate bad"
+    assert isolate.parse_report(out) == {"meta": (b"rc=1\nx=y\n", 9), "out": (b"abc", 10)}
+    sc = find_shellcheck()
+    if sc is None:
+        pytest.skip("shellcheck is not installed")
+    proc = subprocess.run([sc, "-s", "sh", "-S", "warning", "-"], input=LAUNCHER, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout
