@@ -75,6 +75,7 @@ REPO_CHECKS: dict[str, Check] = {
     "W9": lambda c: wc.w9_update_job(c.repo, c.target, c.workflow),
     "W10": lambda c: wc.w10_written_tag_is_pushed(c.repo, c.target, c.workflow),
     "W11": lambda c: wc.w11_valid_tags(c.repo, c.target, c.workflow),
+    "W12": lambda c: wc.w12_one_owner_per_tag(c.repo, c.target),
     "D1": lambda c: topics.d1_docs_cover_topics(c.repo, c.target.docs),
     "D2": lambda c: links.d2_readme_links_docs(c.repo, c.target.readme, c.target.docs, c.target.github),
     "D3": lambda c: CheckResult.combine(

@@ -106,35 +106,6 @@ def output_pushes(outputs: Iterable[str]) -> bool:
     return False
 
 
-def strip_tag(ref: str) -> str:
-    """``ghcr.io/a/b:tag`` -> ``ghcr.io/a/b`` (keeps a registry port, drops a digest)."""
-    ref = ref.split("@", 1)[0]
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    return ref[:colon] if colon > slash else ref
-
-
-def parse_images_input(value: Any) -> list[tuple[str, Any]]:
-    """docker/metadata-action ``images:`` -> [(name, enable)], newline or comma separated."""
-    if value is None:
-        return []
-    text = value if isinstance(value, str) else "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "name=" in line:
-            attrs = dict(kv.split("=", 1) for kv in line.split(",") if "=" in kv)
-            if "name" in attrs:
-                out.append((attrs["name"].strip(), attrs.get("enable", "true").strip()))
-            continue
-        for part in line.split(","):
-            if part.strip():
-                out.append((part.strip(), "true"))
-    return out
-
-
 def csv_lines(value: Any) -> list[str]:
     """``tags:``/``cache-from:`` style inputs: newline- (or comma-) separated entries."""
     if value is None:

@@ -121,9 +121,10 @@ def is_unknown(v: Any) -> bool:
 class PartialDict(dict):
     """A context known only in part: a missing key means "not known", not null."""
 
-    def __init__(self, *args: Any, name: str = "", **kw: Any) -> None:
+    def __init__(self, *args: Any, name: str = "", origin: str = "", **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.name = name
+        self.origin = origin  # why the missing keys are unknown (named in messages)
 
 
 # --------------------------------------------------------------------------------- tokens
@@ -598,7 +599,7 @@ class _Eval:
             if isinstance(k2, str) and k2.lower() == key.lower():
                 return self.check(d[k2], path)
         if isinstance(d, PartialDict):
-            return self.unknown(path)
+            return self.unknown(f"{path} ({d.origin})" if d.origin else path)
         return None
 
     def call(self, name: str, arg_nodes: tuple[Node, ...]) -> Any:
@@ -701,10 +702,10 @@ class _Eval:
             else:
                 out.append(c)
                 i += 1
-        return _concat(out)
+        return concat(out)
 
 
-def _concat(pieces: list[Any]) -> Any:
+def concat(pieces: list[Any]) -> Any:
     """Known strings and Unknowns joined: a string, or an Unknown with ``parts``."""
     if not any(isinstance(p, Unknown) for p in pieces):
         return "".join(to_str(p) for p in pieces)
@@ -938,7 +939,7 @@ def interpolate_value(text: Any, context: dict, *, where: str | None = None, sta
         return pieces[1]
     if len(non_empty) == 1 and not isinstance(non_empty[0], str):
         return non_empty[0]
-    return _concat(pieces)
+    return concat(pieces)
 
 
 def interpolate(text: Any, context: dict, *, where: str | None = None, status: str = "success") -> Any:
