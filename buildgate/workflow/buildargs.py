@@ -45,20 +45,21 @@ def docker_args(words: list[str]) -> tuple[str, list[str]] | None:
     return None
 
 
-def login_registry(words: list[str]) -> str | None:
-    """The registry of ``docker login [OPTIONS] [SERVER]`` (``docker.io`` without a server
-    that looks like a host name); None when the command is no login."""
-    if not is_docker(words) or len(words) < 2 or words[1] != "login":
+def login_server(words: list[str]) -> str | None:
+    """The SERVER word of ``docker|podman|buildah login [OPTIONS] [SERVER]`` ("" when none: Docker
+    Hub), or None when the command is no login."""
+    if not words or words[0].rsplit("/", 1)[-1] not in (*DOCKER_CLIS, "buildah") or len(words) < 2 \
+            or words[1] != "login":
         return None
-    args, skip = [], False
+    skip = False
     for w in words[2:]:
         if skip:
             skip = False
         elif w in _LOGIN_VALUE_OPTS:
             skip = True
         elif not w.startswith("-"):
-            args.append(w)
-    return next((a for a in args if "." in a), "docker.io")
+            return w
+    return ""
 
 
 def parse_build_args(args: list[str]) -> dict[str, Any]:

@@ -94,6 +94,12 @@ class ImageBuild:
     problem: str | None = None  # why no build matched
     where: str | None = None
     assumed: Any = None  # the Unknown (name or context) the match rests on
+    via: Build | None = None  # the `imagetools create` that copies the build to this image's name
+
+    @property
+    def pusher(self) -> Build | None:
+        """The build whose push puts this image in its registry (the copy, for a copied image)."""
+        return self.via or self.build
 
 
 def _context_fits(b: Build, img: Image) -> Any:
@@ -112,6 +118,23 @@ def builds_of(wf: Workflow, img: Image, event: E.Event) -> list[Build]:
     """Every build (any kind, any context) whose known name is ``img``, or whose unknown name could be."""
     return [b for b in wf.builds(event)
             if any(reference.same_name(n, img.name) for n in b.images) or _unknown_name(b, img) is not None]
+
+
+def _copied(wf: Workflow, img: Image, builds: list[Build], event: E.Event) -> ImageBuild | None:
+    """``docker buildx imagetools create -t IMG:tag SOURCE``: IMG is a copy of the build of SOURCE."""
+    from buildgate.workflow.refs import split_ref, word_value
+
+    for other in wf.builds(event):
+        if other.kind != "imagetools" or not any(reference.same_name(n, img.name) for n in other.images):
+            continue
+        for src in other.sources:
+            ref = split_ref(word_value(src, {}, other.where), other.where)
+            if not isinstance(ref.name, str):
+                continue
+            source = [b for b in builds if any(reference.same_name(n, ref.name) for n in b.images)]
+            if source:
+                return ImageBuild(img, source[0], via=other)
+    return None
 
 
 def map_images(wf: Workflow, target: Target, event: E.Event) -> list[ImageBuild]:
@@ -142,6 +165,10 @@ def map_images(wf: Workflow, target: Target, event: E.Event) -> list[ImageBuild]
                 if b.context is None else b.context.text("…")
             out.append(ImageBuild(img, None, f"{img.name} built from {shown}",
                                   b.step.where("context") if "context" in b.step.with_ else b.where))
+            continue
+        copy = _copied(wf, img, builds, event)
+        if copy is not None:
+            out.append(copy)
             continue
         ctx_only = [b for b in builds if _context_fits(b, img) is True]
         if ctx_only:
@@ -180,7 +207,7 @@ def builds_and_pushes_both(repo: Repo, target: Target, path: str) -> tuple[bool,
                 why.append(f"{ib.problem}")
                 continue
             try:
-                d = wf.pushes(ib.build, ev, changed)
+                d = wf.pushes(ib.pusher, ev, changed)
             except CannotDecide as exc:
                 undecided = undecided or exc
                 continue
@@ -189,6 +216,11 @@ def builds_and_pushes_both(repo: Repo, target: Target, path: str) -> tuple[bool,
             if undecided is not None:
                 raise undecided
             reasons.append(f"{img.name}: {why[0] if why else 'no build'}")
+            continue
+        assumed = next((x.assumed for x in map_images(wf, target, events[0]) if x.image is img and x.assumed), None)
+        if assumed is not None and not reasons:
+            raise CannotDecide(f"cannot decide whether {path} builds {img.name}: its build's name or context is "
+                               f"{ex.Unknown.describe(assumed) if isinstance(assumed, ex.Unknown) else assumed}", path)
     return (not reasons, "; ".join(reasons) or "builds and pushes " + ", ".join(i.name for i in target.images))
 
 
@@ -253,6 +285,10 @@ def expected_tags(repo: Repo, target: Target, workflow_path: str, sha: str, bran
 
 def _meta_tags(wf: Workflow, b: Build, meta: Any, event: E.Event) -> list[tuple[str, str]]:
     owner = b.wf or wf
+    if event.name == "workflow_call" and b.inputs is None:
+        raise CannotDecide(f"cannot decide the tags of {b.describe()}: docker/metadata-action reads the calling "
+                           "workflow's event (`github.ref`, `github.event_name`), which is not known from this file "
+                           "alone", meta.where("tags") if "tags" in meta.with_ else meta.where())
     ctx = owner.step_context(event, b.job, meta, b.matrix, inputs=b.inputs)
     env = {k: v for k, v in ctx["env"].items() if isinstance(v, str)}
     tags_raw = meta.with_.get("tags")
@@ -313,7 +349,9 @@ def same_build(wf: Workflow, b: Build, event: E.Event) -> Build | None:
 def tagging_builds(wf: Workflow, img: Image, b: Build, event: E.Event) -> list[Build]:
     """The builds that put tags on ``img``: the build itself, unless it pushes by digest, and the
     ``imagetools create`` commands that name the image."""
-    out = [] if b.by_digest else [b]
+    names_it = any(reference.same_name(n, img.name) for n in b.images) or any(
+        name_could_be(n, img.name) for n in b.unknown_names)
+    out = [] if b.by_digest or not names_it else [b]
     for other in wf.builds(event):
         if other.kind == "imagetools" and (any(reference.same_name(n, img.name) for n in other.images)
                                            or any(name_could_be(n, img.name) for n in other.unknown_names)):

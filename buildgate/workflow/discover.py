@@ -164,8 +164,7 @@ def _caller_inputs(wf: Any, job: Any, event: Event, matrix: Any, callee: Any) ->
     decl = spec.config.get("inputs") if spec is not None else None
     for k, v in (decl or {}).items() if isinstance(decl, Mapping) else []:
         if isinstance(v, Mapping) and "default" in v:
-            out[str(k)] = ex.value(v["default"], ctx, where=callee.where(spec.line)) if isinstance(v["default"], str) \
-                else v["default"]
+            out[str(k)] = ex.interpolate_value(v["default"], ctx, where=callee.where(spec.line))
     given = job.raw.get("with")
     if isinstance(given, Mapping):
         for k, v in given.items():

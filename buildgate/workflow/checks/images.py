@@ -12,7 +12,7 @@ from buildgate.result import CheckResult
 from buildgate.target import Image, Target
 from buildgate.workflow import events as E
 from buildgate.workflow import expressions as ex
-from buildgate.workflow.buildargs import build_options, login_registry
+from buildgate.workflow.buildargs import build_options, login_server
 from buildgate.workflow.builds import ImageBuild, builds_of, changed_paths, head_sha, map_images, normalize_context
 from buildgate.workflow.checks.common import Judge, describe_images, probe_events, triggering, workflow_for
 from buildgate.workflow.discover import script_view
@@ -91,11 +91,9 @@ def _login_of(wf: Workflow, b: Build, step: Step, event: E.Event) -> list[tuple[
     out = []
     where = step.where("run")
     for cmd in expanded_commands(script, env):
-        reg = login_registry([w if "\u27e6" not in w else "x.unknown" for w in cmd.words])
-        if reg is None:
+        server = login_server(cmd.words)
+        if server is None:
             continue
-        server = next((w for w in cmd.words[2:] if not w.startswith("-") and ("." in w or ":" in w or "\u27e6" in w
-                                                                            or w == "localhost")), None)
         value = word_value(server, unknowns, where) if server else "docker.io"
         refs = _refs(step.run)
         for k, v in list(step.env.items()) + list(b.job.env.items()) + list(owner.env.items()):
@@ -103,6 +101,18 @@ def _login_of(wf: Workflow, b: Build, step: Step, event: E.Event) -> list[tuple[
                 refs += _refs(v)
         out.append((value, ", ".join(refs) or "no token reference", where))
     return out
+
+
+def _registry_symbol(b: Build, img: Image) -> str | None:
+    """When the build's name for ``img`` starts with an unknown (``${{ secrets.REGISTRY }}/app``),
+    what that unknown is: a login to the same unknown goes to the image's registry."""
+    from buildgate.workflow.refs import name_could_be
+
+    for r in b.refs:
+        if isinstance(r.name, ex.Unknown) and name_could_be(r.name, img.name) and r.name.parts \
+                and isinstance(r.name.parts[0], ex.Unknown):
+            return r.name.parts[0].origin.what
+    return None
 
 
 def _registry_matches(login: Any, registry: str) -> Any:
@@ -124,7 +134,12 @@ def _credentials(wf: Workflow, img: Image, b: Build, event: E.Event, j: Judge) -
     for s in b.job.steps[: b.step.index]:
         for reg, ref, where in _login_of(wf, b, s, event):
             logins.append((s, reg, ref, where))
-    matching = [(s, r, ref, w) for s, r, ref, w in logins if _registry_matches(r, registry) is True]
+    if b.kind == "build-push-action-v1" and "password" in b.step.with_:  # v1 logs in itself
+        reg = b.value("registry", event) or "docker.io"
+        logins.append((b.step, reg, ", ".join(_refs(b.step.with_.get("password"))) or "a password input", b.step.where()))
+    symbol = _registry_symbol(b, img)
+    matching = [(s, r, ref, w) for s, r, ref, w in logins if _registry_matches(r, registry) is True
+                or (symbol is not None and isinstance(r, ex.Unknown) and r.origin.what == symbol)]
     unknown = [(s, r, ref, w) for s, r, ref, w in logins if isinstance(_registry_matches(r, registry), ex.Unknown)]
     if not matching:
         if unknown:
@@ -191,13 +206,13 @@ def w5_push_ghcr(repo: Repo, target: Target, workflow: Workflow | None = None) -
                 continue
             found_build = True
             try:
-                d = wf.pushes(ib.build, ev, changed)
+                d = wf.pushes(ib.pusher, ev, changed)
             except CannotDecide as exc:
                 undecided.append(exc)
                 continue
             j.note(f"{img.name} on {ev.describe()}: {d.reason}")
             if d.ok:
-                pushed_on.append((ev, ib.build))
+                pushed_on.append((ev, ib.pusher))
             else:
                 not_pushed.append((f"{ev.describe()}: {d.reason}", d.where))
         if not found_build:

@@ -320,8 +320,9 @@ def _raw_env(*layers: Any) -> dict[str, str]:
 
 def _w10(repo: Repo, target: Target, wf: Workflow) -> CheckResult:
     found = find_update_job(wf, target)
-    if found is None:
-        raise CannotDecide(f"no job edits {target.kustomization}, so no written tag to compare (see W9)", wf.where())
+    if found is None:  # nothing writes the pushed tag: the kustomization never gets it
+        return CheckResult.failed(f"a job that writes a tag the build pushes into {target.kustomization}",
+                                  f"no job edits it (jobs {', '.join(wf.jobs)}; see W9)", wf.where())
     job, _steps = found
     event = probe_events(target, head_sha(repo))["push_main"]
     pushed: dict[str, list[tuple[str, str]]] = {}
