@@ -93,13 +93,18 @@ class Unknown:
         return self.leaves()[0] if self.leaves() else self
 
     def describe(self) -> str:
-        """``${{ secrets.X }}`` at f.yml:12 (secrets.X is not known offline)."""
+        """What it is and where: ```secrets.X` in `${{ secrets.X != '' }}` at f.yml:12 (not known offline)``."""
         o = self.origin
-        expr = f"`${{{{ {o.expr} }}}}`" if o.expr else f"`{o.what}`"
+        name = o.what.split(" (", 1)[0]
+        if o.expr and o.expr.strip() != name:
+            head = f"`{name}` in `${{{{ {o.expr} }}}}`"
+        elif o.expr:
+            head = f"`${{{{ {o.expr} }}}}`"
+        else:
+            head = f"`{name}`"
+        note = o.what[len(name):].strip()
         at = f" at {o.where}" if o.where else ""
-        why = f" ({o.what} is not known offline)" if o.expr and o.what not in o.expr else (
-            " (not known offline)" if o.expr else " (not known offline)")
-        return f"{expr}{at}{why}"
+        return f"{head}{at} ({note[1:-1] + '; ' if note.startswith('(') else ''}not known offline)"
 
     def text(self, placeholder: str = "*") -> str:
         """The known text with ``placeholder`` for each unknown piece."""
