@@ -340,7 +340,7 @@ def _run_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs:
             tags = args.get("-t", []) + args.get("--tag", [])
             meta = meta or meta_step_for(job, step, [step.run])
             refs = [split_ref(val(t), where) for t in tags]
-            metas = [] if refs else []
+            metas = []
             if meta is not None and (not refs or any(not r.known for r in refs)):
                 metas = meta_images(wf.step_value(job, meta, "images", event, matrix, inputs), meta.where("images"))
             b = M.Build(job, step, matrix, "imagetools", None, [r for r in refs if r.known] or metas or refs,

@@ -528,26 +528,18 @@ class _Eval:
             if isinstance(v, Unknown):
                 return v.with_truth(None) if v.truth is None else (not v.truth)
             return not truthy(v)
-        if k == "and":
+        if k in ("and", "or"):
+            # `&&` stops at a falsy left operand, `||` at a truthy one; an unknown left operand
+            # leaves the value unknown, but its truthiness is known when the right one decides it
+            stop = k == "or"
             left = self.run(n.args[0])
             lt = truth(left)
-            if lt is False:
+            if lt is stop:
                 return left
             right = self.run(n.args[1])
-            if lt is True:
+            if lt is (not stop):
                 return right
-            # left unknown: the value is left (when falsy) or right
-            return left.with_truth(False if truth(right) is False else None)
-        if k == "or":
-            left = self.run(n.args[0])
-            lt = truth(left)
-            if lt is True:
-                return left
-            right = self.run(n.args[1])
-            if lt is False:
-                return right
-            rt = truth(right)
-            return left.with_truth(True if rt is True else None)
+            return left.with_truth(stop if truth(right) is stop else None)
         if k == "bin":
             a, b = self.run(n.args[0]), self.run(n.args[1])
             if isinstance(a, Unknown) or isinstance(b, Unknown):
