@@ -91,3 +91,19 @@ def triggering(wf: Workflow, target: Target, sha: str, *, pull_requests: bool = 
     from buildgate.workflow.builds import triggering_events
 
     return [ev for ev in triggering_events(wf, target, sha) if ev.is_pr_event == pull_requests]
+
+
+def build_event(wf: Workflow, target: Target, sha: str) -> E.Event:
+    """The event a build is read for (its context, name, cache, attestations): a push to the
+    default branch when that runs the workflow, else the first event that does (a workflow that
+    runs only on tags or pull requests is read as it runs there, not for a push it never sees)."""
+    main = probe_events(target, sha)["push_main"]
+    from buildgate.workflow.builds import changed_paths
+
+    try:
+        if wf.trigger(main, changed_paths(target)).ok:
+            return main
+    except CannotDecide:
+        return main
+    events = triggering(wf, target, sha) or triggering(wf, target, sha, pull_requests=True)
+    return events[0] if events else main

@@ -14,7 +14,9 @@ from buildgate.workflow import events as E
 from buildgate.workflow import expressions as ex
 from buildgate.workflow.buildargs import build_options, login_server
 from buildgate.workflow.builds import ImageBuild, builds_of, changed_paths, head_sha, map_images, normalize_context
-from buildgate.workflow.checks.common import Judge, describe_images, probe_events, triggering, workflow_for
+from buildgate.workflow.checks.common import (
+    Judge, build_event, describe_images, probe_events, triggering, workflow_for,
+)
 from buildgate.workflow.discover import script_view
 from buildgate.workflow.model import Build, Job, Step, Workflow
 from buildgate.workflow.refs import word_value
@@ -31,7 +33,7 @@ def _describe_assumed(ib: ImageBuild) -> str:
 def w4_buildx(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
     """W4: each image is built with Buildx from its context under its name."""
     wf = workflow_for(repo, target, workflow)
-    event = probe_events(target, head_sha(repo))["push_main"]
+    event = build_event(wf, target, head_sha(repo))
     j = Judge()
     for ib in map_images(wf, target, event):
         img = ib.image
@@ -285,7 +287,7 @@ def _push_builds(repo: Repo, target: Target, workflow: Workflow | None, j: Judge
     """Each image's build on a push to the default branch, with its evaluated inputs; an image
     with no build adds a failure instead."""
     wf = workflow_for(repo, target, workflow)
-    event = probe_events(target, head_sha(repo))["push_main"]
+    event = build_event(wf, target, head_sha(repo))
     for ib in map_images(wf, target, event):
         if ib.build is None:
             j.fail(f"a build of {ib.image.name}", ib.problem or "none", ib.where)

@@ -42,6 +42,16 @@ def w6_tags(repo: Repo, target: Target, workflow: Workflow | None = None) -> Che
     try:
         rows = image_tags(wf, target, main)
     except CannotDecide as exc:
+        # the rules are judged for a push to main (which events run the workflow is W3's); when
+        # they can't be evaluated there and the workflow never runs there, it tags nothing there
+        runs = None
+        try:
+            runs = wf.trigger(main, changed)
+        except CannotDecide:
+            pass
+        if runs is not None and not runs.ok:
+            return CheckResult.failed(f"tags {branch_tag!r}, a commit SHA and 'latest' on {main.describe()}",
+                                      f"the workflow does not run on it ({runs.reason})", runs.where)
         rows = []
         j.unknown(exc)
     for img, b, tags, problem in rows:
