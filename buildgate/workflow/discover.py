@@ -104,7 +104,8 @@ def meta_images(value: Any, where: str) -> list[ImageRef]:
             continue
         for item in split_items(line, ","):
             out.append(split_ref(item, where))
-    return [ImageRef(r.name, None, r.where) for r in out]
+    # metadata-action lower-cases image names (docker refuses upper case)
+    return [ImageRef(r.name.lower() if isinstance(r.name, str) else r.name, None, r.where) for r in out]
 
 
 def _after_eq(v: Any) -> Any:

@@ -534,13 +534,39 @@ class Workflow:
     def github(self, event: Event) -> ex.PartialDict:
         ctx = event.github_context()
         owner = self.repository.split("/", 1)[0]
+        # The event is a probe buildgate chooses, so its payload is known: a run by a person of
+        # the team (not a bot), a plain commit, a pull request from a branch of this repository.
+        # Only what is secret or computed at run time stays unknown (the token, step outputs...).
         ctx.update(repository=self.repository, repository_owner=owner, workflow=self.name or self.path,
                    server_url="https://github.com", api_url="https://api.github.com",
-                   token=ex.Unknown("github.token"), actor=ex.Unknown("github.actor"),
-                   triggering_actor=ex.Unknown("github.triggering_actor"),
-                   run_id=ex.Unknown("github.run_id"), run_number=ex.Unknown("github.run_number"),
-                   run_attempt=ex.Unknown("github.run_attempt"), job=ex.Unknown("github.job"))
-        ctx["event"]["repository"].update(full_name=self.repository, name=self.repository.split("/")[-1])
+                   token=ex.Unknown("github.token"), actor=owner, triggering_actor=owner,
+                   run_id="1000001", run_number="42", run_attempt="1", job=ex.Unknown("github.job"))
+        payload = ctx["event"]
+        payload["repository"].update(full_name=self.repository, name=self.repository.split("/")[-1],
+                                     owner={"login": owner}, fork=False, private=False)
+        payload["sender"] = {"login": owner, "type": "User"}
+        repo_info = {"full_name": self.repository, "fork": False, "name": self.repository.split("/")[-1]}
+        if event.is_pr_event:
+            pr = payload["pull_request"]
+            pr["head"].update(repo=dict(repo_info), label=f"{owner}:{event.head_ref}")
+            pr["base"].update(repo=dict(repo_info), sha=event.sha)
+            pr.update(draft=False, merged=False, state="open", labels=[], title="Change the images",
+                      user={"login": owner}, author_association="MEMBER")
+            payload.setdefault("action", "synchronize")
+        else:
+            payload.setdefault("pull_request", None)
+        if event.name == "push":
+            payload["head_commit"].update(message="Change the images", author={"name": owner})
+            payload.setdefault("created", False)
+            payload.setdefault("deleted", False)
+            payload.setdefault("forced", False)
+        if event.name == "release":
+            payload["release"] = {"tag_name": event.tag, "name": event.tag, "prerelease": False, "draft": False}
+            payload["action"] = "published"
+        if event.name == "create":
+            payload.update(ref=event.ref_name, ref_type=event.ref_type)
+        if event.name != "workflow_dispatch":
+            payload.setdefault("inputs", None)
         if event.name == "workflow_call":  # seen alone, a called workflow's event is its caller's
             why = "the calling workflow's event"
             for key in ("event_name", "ref", "ref_name", "ref_type", "base_ref", "head_ref", "sha"):

@@ -188,7 +188,7 @@ def test_jobs_if_needs_permissions_and_matrix_builds() -> None:
 
 
 def test_undecidable_if_is_cannot_decide_with_location() -> None:
-    wf = Workflow(parse_yaml("on: push\njobs:\n  a:\n    if: github.actor == 'me'\n    runs-on: x\n    steps: [{run: echo}]\n", "w.yml"))
+    wf = Workflow(parse_yaml("on: push\njobs:\n  a:\n    if: vars.WHO == 'me'\n    runs-on: x\n    steps: [{run: echo}]\n", "w.yml"))
     with pytest.raises(CannotDecide) as err:
         wf.job_runs("a", E.push_to("main", SHA))
     assert str(err.value).startswith("w.yml:4: cannot decide")

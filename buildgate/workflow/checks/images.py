@@ -85,7 +85,9 @@ def _login_of(wf: Workflow, b: Build, step: Step, event: E.Event) -> list[tuple[
         return [(reg, ", ".join(_refs(pw)) or repr(pw), step.where("registry") if "registry" in step.with_ else step.where())]
     if step.action in ("redhat-actions/podman-login", "azure/docker-login", "aws-actions/amazon-ecr-login"):
         reg = owner.step_value(b.job, step, "registry", event, b.matrix, b.inputs) or (
-            ex.Unknown(f"the registry {step.action} logs in to", step.where()) if "ecr" in step.action else "docker.io")
+            # its output names the registry: an image named `${{ steps.<id>.outputs.registry }}/...` is on it
+            ex.Unknown(f"steps.{step.id}.outputs.registry" if step.id else f"the registry {step.action} logs in to",
+                       step.where()) if "ecr" in step.action else "docker.io")
         return [(reg, ", ".join(_refs(step.with_.get("password"))) or "a secret", step.where())]
     if not step.run or "login" not in step.run:
         return []
