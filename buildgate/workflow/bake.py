@@ -224,7 +224,7 @@ def _read_files(wf: Any, files: list[str], workdir: str) -> tuple[dict[str, Any]
             if len(text) > MAX_BAKE:
                 raise ValueError("bake file too large")
             part = read_bake(text, rel)
-        except (BuildgateError, ValueError, KeyError, IndexError) as exc:
+        except (BuildgateError, ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
             problem = f"{rel}: {exc}"
             continue
         read.append(rel)
