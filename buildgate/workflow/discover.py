@@ -321,7 +321,6 @@ def _run_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs:
     cmds = expanded_commands(script, env)
     where = step.where("run")
     out: list[Any] = []
-    aliases: dict[str, list[Any]] = {}  # docker tag SRC DST: DST names SRC's build
     meta = None
 
     def val(word: str) -> Any:

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from buildgate.errors import CannotDecide, InputError
+from buildgate.errors import CannotDecide
 from buildgate.repo import Repo
 from buildgate.shell import ExpandedCommand
 from buildgate.workflow import expressions as ex

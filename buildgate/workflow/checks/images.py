@@ -18,7 +18,7 @@ from buildgate.workflow.checks.common import (
     Judge, build_event, describe_images, probe_events, triggering, workflow_for,
 )
 from buildgate.workflow.discover import script_view
-from buildgate.workflow.model import Build, Job, Step, Workflow
+from buildgate.workflow.model import Build, Step, Workflow
 from buildgate.workflow.refs import word_value
 from buildgate.shell import expanded_commands
 
