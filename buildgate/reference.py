@@ -148,8 +148,11 @@ def normalize_name(ref: str) -> str:
 
 
 def same_name(a: str, b: str) -> bool:
-    """Whether two references name the same repository (tags and digests ignored)."""
-    return normalize_name(a) == normalize_name(b)
+    """Whether two references name the same repository (tags and digests ignored). Case is not
+    significant here: the grammar allows lower case only, and a name written in upper case (say
+    from ``github.repository``) means the same repository to the people who wrote it; whether it
+    is valid is :func:`problem`'s question."""
+    return normalize_name(a).lower() == normalize_name(b).lower()
 
 
 def registry_of(ref: str) -> str:

@@ -120,6 +120,25 @@ def builds_of(wf: Workflow, img: Image, event: E.Event) -> list[Build]:
             if any(reference.same_name(n, img.name) for n in b.images) or _unknown_name(b, img) is not None]
 
 
+MODELLED_ACTIONS = ("docker/build-push-action", "docker/bake-action", "docker/metadata-action", "docker/login-action",
+                    "docker/setup-buildx-action", "docker/setup-qemu-action", "actions/checkout")
+
+
+def _other_builder(wf: Workflow, img: Image) -> CannotDecide | None:
+    """A step of an action buildgate does not read whose inputs name the image: it may build it."""
+    path = reference.parse(img.name).path
+    short = path[len("library/"):] if path.startswith("library/") else path
+    for job in wf.jobs.values():
+        for step in job.steps:
+            if not step.uses or step.action in MODELLED_ACTIONS or step.uses.startswith("./"):
+                continue
+            texts = [str(v) for v in step.with_.values() if isinstance(v, (str, int, float))]
+            if any(short in text for text in texts):
+                return CannotDecide(f"cannot decide how {img.name} is built: step '{step.label}' uses {step.uses}, an "
+                                    "action buildgate does not read, and its inputs name the image", step.where("uses"))
+    return None
+
+
 def _copied(wf: Workflow, img: Image, builds: list[Build], event: E.Event) -> ImageBuild | None:
     """``docker buildx imagetools create -t IMG:tag SOURCE``: IMG is a copy of the build of SOURCE."""
     from buildgate.workflow.refs import split_ref, word_value
@@ -179,6 +198,9 @@ def map_images(wf: Workflow, target: Target, event: E.Event) -> list[ImageBuild]
         seen = "; ".join(f"{', '.join(b.images or [r.text() for r in b.refs]) or '?'} from "
                          f"{b.context if isinstance(b.context, str) or b.context is None else b.context.text('…')}"
                          for b in builds) or "no build step"
+        other = _other_builder(wf, img)
+        if other is not None:
+            raise other
         opaque = [j for j in wf.jobs.values() if j.uses and wf.called(j) is None]
         if opaque:
             j = opaque[0]

@@ -215,6 +215,62 @@ def _job_builds(wf: Any, job: Any, matrix: Any, event: Event, inputs: Any) -> li
             out.extend(bake_action_builds(wf, job, step, matrix, event, inputs))
         elif step.run and re.search(r"\b(docker|podman)\b", step.run):
             out.extend(_run_builds(wf, job, step, matrix, event, inputs, out))
+        elif step.uses and step.uses.startswith("./") and inputs is None:
+            out.extend(_composite_builds(wf, job, step, matrix, event))
+    return out
+
+
+def composite_action(wf: Any, step: Any) -> Any:
+    """The ``runs.steps`` of a local composite action (``uses: ./path``) as a parsed job, or None."""
+    from buildgate.yamlfile import YamlDocument
+
+    key = "action:" + step.uses
+    if key in wf._called:
+        return wf._called[key]
+    out = None
+    folder = posixpath.normpath(step.uses[2:].split("@", 1)[0])
+    for name in ("action.yml", "action.yaml"):
+        rel = posixpath.join(folder, name)
+        if wf.repo is None or not wf.repo.exists(rel):
+            continue
+        try:
+            doc = wf.repo.load_yaml(rel)
+        except BuildgateError:
+            break
+        runs = doc.data.get("runs") if isinstance(doc.data, Mapping) else None
+        if not isinstance(runs, Mapping) or runs.get("using") != "composite" or not isinstance(runs.get("steps"), list):
+            break
+        shell = {"on": "push", "jobs": {"composite": {"runs-on": "x", "steps": runs["steps"]}}}
+        action_wf = _model().Workflow(YamlDocument(rel, (shell,)), wf.repository, wf.repo)
+        out = (action_wf.jobs.get("composite"), doc.data.get("inputs"), rel)
+        break
+    wf._called[key] = out
+    return out
+
+
+def _composite_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event) -> list[Any]:
+    """The builds inside a local composite action the step runs, in the calling job: the job's
+    steps before it, then the action's steps, with ``inputs`` from the step's ``with:``."""
+    import dataclasses
+
+    found = composite_action(wf, step)
+    if found is None or found[0] is None:
+        return []
+    action_job, declared, _path = found
+    ctx = wf.step_context(event, job, step, matrix)
+    inputs: dict[str, Any] = {}
+    for k, v in (declared or {}).items() if isinstance(declared, Mapping) else []:
+        if isinstance(v, Mapping) and "default" in v:
+            inputs[str(k)] = ex.interpolate_value(v["default"], ctx, where=step.where())
+    for k, v in step.with_.items():
+        inputs[str(k)] = ex.interpolate_value(v, ctx, where=step.where(k))
+    before = [dataclasses.replace(s) for s in job.steps[: step.index]]
+    inner = [dataclasses.replace(s, index=len(before) + i, job_id=job.id) for i, s in enumerate(action_job.steps)]
+    merged = dataclasses.replace(job, steps=before + inner)
+    out = []
+    for b in _job_builds(wf, merged, matrix, event, inputs):
+        b.via_steps = [step, *b.via_steps]
+        out.append(b)
     return out
 
 

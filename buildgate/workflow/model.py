@@ -166,6 +166,7 @@ class Build:
     by_digest: bool = False  # outputs push-by-digest=true: no tag pushed
     options: dict[str, list[str]] = field(default_factory=dict)  # bake/run options (cache-from, ...)
     sources: list[str] = field(default_factory=list)  # imagetools: the images it copies from
+    via_steps: list[Step] = field(default_factory=list)  # the `uses: ./action` steps it runs inside
 
     @property
     def images(self) -> list[str]:
@@ -183,6 +184,11 @@ class Build:
         if self.meta_step is not None:
             return None
         return [f"{r.name}:{r.tag}" for r in self.refs if isinstance(r.name, str) and isinstance(r.tag, str)]
+
+    @property
+    def job_inputs(self) -> Any:
+        """The ``inputs`` its job's ``if:`` sees (a composite action's inputs are the step's only)."""
+        return None if self.via_steps else self.inputs
 
     @property
     def where(self) -> str:
@@ -855,9 +861,13 @@ class Workflow:
             c = caller_wf.job_runs(caller_job.id, event)
             if not c.ok:
                 return Decision(False, f"job {caller_job.id} does not run: {c.reason}", c.where)
-        j = build.wf.job_runs(build.job.id, event, build.inputs)
+        j = build.wf.job_runs(build.job.id, event, build.job_inputs)
         if not j.ok:
             return Decision(False, f"job {build.job.id} does not run: {j.reason}", j.where)
+        for outer in build.via_steps:  # a local composite action's step runs when the action does
+            s = build.wf.step_runs(build.wf.jobs[build.job.id], outer, event, build.matrix)
+            if not s.ok:
+                return Decision(False, f"step '{outer.label}' does not run: {s.reason}", s.where)
         s = build.wf.step_runs(build.job, build.step, event, build.matrix, build.inputs)
         if not s.ok:
             return Decision(False, f"step '{build.step.label}' does not run: {s.reason}", s.where)

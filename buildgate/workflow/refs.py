@@ -142,4 +142,4 @@ def name_could_be(name: Any, image: str) -> bool:
     parts = name.parts or (name,)
     rx = "".join(re.escape(p.lower()) if isinstance(p, str) else ".+" for p in parts)
     pattern = re.compile(rf"^{rx}$", re.S)
-    return any(pattern.match(form) for form in _forms(image))
+    return any(pattern.match(form.lower()) for form in _forms(image))

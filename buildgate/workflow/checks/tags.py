@@ -120,7 +120,7 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
             with j.deciding():
                 if not wf.trigger(ev, changed).ok:
                     continue
-                if not b.wf.job_runs(b.job.id, ev, b.inputs).ok:
+                if not b.wf.job_runs(b.job.id, ev, b.job_inputs).ok:
                     j.note(f"{ib.image.name} on {ev.describe()}: job {b.job.id} does not run")
                     continue
                 for tb in tagging_builds(wf, ib.image, b, ev):
