@@ -311,7 +311,8 @@ def _meta_tags(wf: Workflow, b: Build, meta: Any, event: E.Event) -> list[tuple[
         raise CannotDecide(f"cannot decide the tags of {b.describe()}: docker/metadata-action reads the calling "
                            "workflow's event (`github.ref`, `github.event_name`), which is not known from this file "
                            "alone", meta.where("tags") if "tags" in meta.with_ else meta.where())
-    ctx = owner.step_context(event, b.job, meta, b.matrix, inputs=b.inputs)
+    job = b.tags_job
+    ctx = owner.step_context(event, job, meta, b.matrix if job is b.job else {}, inputs=b.inputs)
     env = {k: v for k, v in ctx["env"].items() if isinstance(v, str)}
     tags_raw = meta.with_.get("tags")
     tline = int(meta.where("tags").rsplit(":", 1)[1]) if "tags" in meta.with_ else meta.line

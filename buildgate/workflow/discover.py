@@ -118,6 +118,28 @@ def _after_eq(v: Any) -> Any:
     return ex.concat(parts) if len(parts) != 1 or isinstance(parts[0], ex.Unknown) else parts[0]
 
 
+_NEEDS_REF = re.compile(r"needs\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+
+
+def meta_from_needs(wf: Any, job: Any, texts: list[Any]) -> tuple[Any, Any]:
+    """(metadata-action step, its job) when ``texts`` read a needed job's output that is that
+    step's tags or json (``needs.meta.outputs.tags``); (None, None) otherwise."""
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        for e in ex.expressions_in(text):
+            for m in _NEEDS_REF.finditer(e):
+                other = wf.jobs.get(m.group(1))
+                outputs = other.raw.get("outputs") if other is not None and m.group(1) in job.needs else None
+                value = outputs.get(m.group(2)) if isinstance(outputs, Mapping) else None
+                if isinstance(value, str):
+                    end = type("_End", (), {"index": len(other.steps)})()
+                    step = meta_step_for(other, end, [value])
+                    if step is not None:
+                        return step, other
+    return None, None
+
+
 def meta_step_for(job: Any, step: Any, texts: list[Any]) -> Any:
     """The docker/metadata-action step before ``step`` whose outputs ``texts`` read (or, for a
     ``run:`` step, whose ``DOCKER_METADATA_OUTPUT_*`` variables it reads)."""
@@ -290,9 +312,14 @@ def _action_build(wf: Any, job: Any, step: Any, matrix: Any, event: Event, input
     ctx_val = val("context")
     tags_raw = step.with_.get("tags")
     meta = meta_step_for(job, step, [tags_raw]) if tags_raw is not None else None
+    meta_job = job
+    if meta is None and tags_raw is not None:
+        meta, found_job = meta_from_needs(wf, job, [tags_raw])
+        meta_job = found_job or job
     refs: list[ImageRef] = []
     if meta is not None:
-        refs = meta_images(wf.step_value(job, meta, "images", event, matrix, inputs), meta.where("images"))
+        refs = meta_images(wf.step_value(meta_job, meta, "images", event, {} if meta_job is not job else matrix,
+                                         inputs), meta.where("images"))
     elif tags_raw is not None:
         refs = [split_ref(t, step.where("tags")) for t in split_items(val("tags"))]
     by_digest = False
@@ -309,7 +336,7 @@ def _action_build(wf: Any, job: Any, step: Any, matrix: Any, event: Event, input
                     if not any(r.name == ref.name for r in refs if isinstance(r.name, str)):
                         refs.append(ImageRef(ref.name, None, ref.where))
     return M.Build(job, step, matrix, "build-push-action", ctx_val, refs, meta, wf=wf, inputs=inputs,
-                   by_digest=by_digest)
+                   by_digest=by_digest, meta_job=meta_job if meta_job is not job else None)
 
 
 def _v1_build(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs: Any) -> Any:
@@ -395,13 +422,18 @@ def _run_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs:
                 continue
             tags = args.get("-t", []) + args.get("--tag", [])
             meta = meta or meta_step_for(job, step, [step.run])
+            meta_job = None
+            if meta is None:
+                meta, meta_job = meta_from_needs(wf, job, [step.run])
             refs = [split_ref(val(t), where) for t in tags]
             metas = []
             if meta is not None and (not refs or any(not r.known for r in refs)):
-                metas = meta_images(wf.step_value(job, meta, "images", event, matrix, inputs), meta.where("images"))
+                metas = meta_images(wf.step_value(meta_job or job, meta, "images", event, matrix, inputs),
+                                    meta.where("images"))
             b = M.Build(job, step, matrix, "imagetools", None, [r for r in refs if r.known] or metas or refs,
                         meta if metas else None, command=words, shell_conditional=c.conditional, wf=wf,
-                        inputs=inputs, line=c.line, sources=[w for w in args["_positional"]])
+                        inputs=inputs, line=c.line, sources=[w for w in args["_positional"]],
+                        meta_job=meta_job if metas else None)
             out.append(b)
             continue
         if rest[:2] == ["buildx", "bake"]:

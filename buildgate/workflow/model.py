@@ -167,6 +167,12 @@ class Build:
     options: dict[str, list[str]] = field(default_factory=dict)  # bake/run options (cache-from, ...)
     sources: list[str] = field(default_factory=list)  # imagetools: the images it copies from
     via_steps: list[Step] = field(default_factory=list)  # the `uses: ./action` steps it runs inside
+    meta_job: Job | None = None  # the job of ``meta_step`` when another job computes the tags
+
+    @property
+    def tags_job(self) -> Job:
+        """The job whose metadata-action step computes the tags (this build's, unless handed over)."""
+        return self.meta_job or self.job
 
     @property
     def images(self) -> list[str]:

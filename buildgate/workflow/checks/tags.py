@@ -125,7 +125,7 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
                     continue
                 for tb in tagging_builds(wf, ib.image, b, ev):
                     step = tb.meta_step or tb.step
-                    if not tb.wf.step_runs(tb.job, step, ev, tb.matrix, tb.inputs).ok:
+                    if not tb.wf.step_runs(tb.tags_job, step, ev, tb.matrix, tb.inputs).ok:
                         j.note(f"{ib.image.name} on {ev.describe()}: step '{step.label}' does not run")
                         continue
                     try:
