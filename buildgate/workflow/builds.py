@@ -329,10 +329,12 @@ def _meta_tags(wf: Workflow, b: Build, meta: Any, event: E.Event) -> list[tuple[
             for c in computed]
 
 
-def build_tags(wf: Workflow, b: Build, event: E.Event, image: str | None = None) -> dict[str, list[tuple[str, str]]]:
+def build_tags(wf: Workflow, b: Build, event: E.Event, image: str | None = None,
+               unknown_ok: bool = False) -> dict[str, list[tuple[Any, str]]]:
     """Image name -> [(tag, where)] a build tags for ``event`` (whether or not it pushes). With
     ``image``, only that image's tags (a reference whose name is unknown but could be it counts).
-    A tag that is not known offline raises CannotDecide naming it."""
+    A tag that is not known offline raises CannotDecide naming it, or with ``unknown_ok`` is
+    listed as that Unknown (for a check that can decide by what is known)."""
     out: dict[str, list[tuple[str, str]]] = {}
     if b.meta_step is not None:
         tags = _meta_tags(wf, b, b.meta_step, event)
@@ -353,7 +355,7 @@ def build_tags(wf: Workflow, b: Build, event: E.Event, image: str | None = None)
             key = reference.normalize_name(image)
         else:
             continue
-        if isinstance(r.tag, ex.Unknown):
+        if isinstance(r.tag, ex.Unknown) and not unknown_ok:
             raise ex.undecided(r.tag, f"the tag {b.describe()} gives {r.text()}", where)
         if b.by_digest:
             continue
@@ -382,7 +384,10 @@ def tagging_builds(wf: Workflow, img: Image, b: Build, event: E.Event) -> list[B
     return out or [b]
 
 
-def image_tags(wf: Workflow, target: Target, event: E.Event) -> list[tuple[Image, Build | None, list[tuple[str, str]], str | None]]:
+def image_tags(wf: Workflow, target: Target, event: E.Event, unknown_ok: bool = False) -> list[
+        tuple[Image, Build | None, list[tuple[Any, str]], str | None]]:
+    """Per target image: its build, the tags put on it for ``event`` (see :func:`build_tags`), or
+    why there is no build."""
     out = []
     for ib in map_images(wf, target, event):
         if ib.build is None:
@@ -390,8 +395,8 @@ def image_tags(wf: Workflow, target: Target, event: E.Event) -> list[tuple[Image
             continue
         mine: list[tuple[str, str]] = []
         for tb in tagging_builds(wf, ib.image, ib.build, event):
-            for tags in build_tags(wf, tb, event, ib.image.name).values():
-                mine.extend(t for t in tags if t[0] not in [m[0] for m in mine])
+            for tags in build_tags(wf, tb, event, ib.image.name, unknown_ok).values():
+                mine.extend(t for t in tags if isinstance(t[0], ex.Unknown) or t[0] not in [m[0] for m in mine])
         out.append((ib.image, ib.build, mine, None))
     return out
 

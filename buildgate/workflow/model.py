@@ -660,7 +660,8 @@ class Workflow:
         ctx = self.base_context(event, inputs)
         ctx["matrix"] = matrix if isinstance(matrix, ex.PartialDict) else dict(matrix or {})
         layers = [self.env, job.env] + ([step.env] if include_step_env else [])
-        ctx["env"] = self.env_context(event, *layers, extra={"matrix": ctx["matrix"]}, inputs=inputs)
+        ctx["env"] = _runtime_env(self.env_context(event, *layers, extra={"matrix": ctx["matrix"]}, inputs=inputs),
+                                  job.steps[: step.index])
         ctx["needs"] = {n: {"result": "success", "outputs": ex.PartialDict(name=f"needs.{n}.outputs")} for n in job.needs}
         steps_ctx = ex.PartialDict(name="steps")
         for prev in job.steps[: step.index]:
@@ -878,6 +879,24 @@ class Workflow:
         if not s.ok:
             return Decision(False, f"step '{build.step.label}' does not run: {s.reason}", s.where)
         return self.build_pushes(build, event)
+
+
+_ENV_WRITE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=[^\n]*>>\s*\"?\$\{?GITHUB_ENV")
+
+
+def _runtime_env(env: dict[str, Any], earlier: list[Step]) -> dict[str, Any]:
+    """``env`` as a later step sees it: what earlier ``run:`` steps write to ``$GITHUB_ENV`` is
+    not known offline (those names become unknown, and so does any name when a step writes
+    there in a way not read here)."""
+    writers = [s for s in earlier if s.run and "GITHUB_ENV" in s.run]
+    if not writers:
+        return env
+    out = ex.PartialDict(env, name="env", origin=f"written to $GITHUB_ENV by step '{writers[-1].label}' at "
+                                                 f"{writers[-1].where('run')}")
+    for s in writers:
+        for name in _ENV_WRITE.findall(s.run or ""):
+            out.pop(name, None)
+    return out
 
 
 def _event_key(event: Event) -> tuple:

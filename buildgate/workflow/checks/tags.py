@@ -10,6 +10,7 @@ from buildgate.repo import Repo
 from buildgate.result import CheckResult
 from buildgate.target import Target
 from buildgate.workflow import events as E
+from buildgate.workflow import expressions as ex
 from buildgate.workflow.builds import (
     build_tags, changed_paths, head_sha, image_tags, load_workflow, map_images, pushed_tags, tagging_builds,
     triggering_events, workflow_files,
@@ -40,7 +41,7 @@ def w6_tags(repo: Repo, target: Target, workflow: Workflow | None = None) -> Che
     j = Judge()
     branch_tag = sanitize_tag(target.default_branch)
     try:
-        rows = image_tags(wf, target, main)
+        rows = image_tags(wf, target, main, unknown_ok=True)
     except CannotDecide as exc:
         # the rules are judged for a push to main (which events run the workflow is W3's); when
         # they can't be evaluated there and the workflow never runs there, it tags nothing there
@@ -58,19 +59,27 @@ def w6_tags(repo: Repo, target: Target, workflow: Workflow | None = None) -> Che
         if b is None:
             j.fail(f"a build of {img.name}", problem or "none", wf.where())
             continue
-        names = [t for t, _ in tags]
+        names = [t for t, _ in tags if isinstance(t, str)]
+        unknown = [t for t, _ in tags if isinstance(t, ex.Unknown)]
         where = tags[0][1] if tags else b.step.where("tags")
-        j.note(f"{img.name} on {main.describe()} at {sha[:12]}: {', '.join(names) or 'no tags'}")
-        if branch_tag not in names:
-            j.fail(f"tag {branch_tag!r} for {img.name} on {main.describe()}", f"tags {names}", where)
+        shown = names + [f"<{u.origin.what}>" for u in unknown]
+        j.note(f"{img.name} on {main.describe()} at {sha[:12]}: {', '.join(shown) or 'no tags'}")
         forms = [(t, sha_tag_form(t, sha)) for t in names]
         forms = [(t, f) for t, f in forms if f]
+        missing = []
+        if branch_tag not in names:
+            missing.append((f"tag {branch_tag!r} for {img.name} on {main.describe()}", f"tags {shown}"))
         if not forms:
-            j.fail(f"a commit SHA tag ({sha[:7]} or sha-{sha[:7]}) for {img.name}", f"tags {names}", where)
+            missing.append((f"a commit SHA tag ({sha[:7]} or sha-{sha[:7]}) for {img.name}", f"tags {shown}"))
         else:
             j.note(f"{img.name}: SHA tag {forms[0][0]} ({forms[0][1]})")
         if "latest" not in names:
-            j.fail(f"tag 'latest' for {img.name} on {main.describe()}", f"tags {names}", where)
+            missing.append((f"tag 'latest' for {img.name} on {main.describe()}", f"tags {shown}"))
+        if len(missing) > len(unknown):  # the unknown tags can't be all the missing ones
+            for expected, found in missing:
+                j.fail(expected, found, where)
+        elif missing:
+            j.unknown(ex.undecided(unknown[0], f"whether {img.name} gets {missing[0][0].split(' for ')[0]}", where))
     # latest only from the default branch
     for key in ("push_feature", "dispatch_feature"):
         ev = evs[key]
