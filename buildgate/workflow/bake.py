@@ -321,7 +321,7 @@ def bake_command_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event,
     where = step.where("run")
     wanted = [w for w in wanted if "\u27e6" not in w and "$" not in w]
     return _builds(wf, job, step, matrix, event, inputs, files, wanted, sets, push,
-                   None, env, where, command=cmd.words, conditional=cmd.conditional, line=cmd.line)
+                   None, env, where, command=cmd.words, conditional=cmd.conditional and not cmd.after_success, line=cmd.line)
 
 
 def bake_pushes(build: Any, event: Event) -> Any:

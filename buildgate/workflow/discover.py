@@ -398,6 +398,12 @@ def script_view(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs:
     return script, env, unknowns
 
 
+def _guarded(cmd: Any) -> bool:
+    """Whether a command runs only under shell logic that is not evaluated. ``build && push``
+    is not: the verdicts are about a run whose commands succeed."""
+    return cmd.conditional and not cmd.after_success
+
+
 def _run_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs: Any, earlier: list[Any]) -> list[Any]:
     M = _model()
     script, env, unknowns = script_view(wf, job, step, matrix, event, inputs)
@@ -431,7 +437,7 @@ def _run_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs:
                 metas = meta_images(wf.step_value(meta_job or job, meta, "images", event, matrix, inputs),
                                     meta.where("images"))
             b = M.Build(job, step, matrix, "imagetools", None, [r for r in refs if r.known] or metas or refs,
-                        meta if metas else None, command=words, shell_conditional=c.conditional, wf=wf,
+                        meta if metas else None, command=words, shell_conditional=_guarded(c), wf=wf,
                         inputs=inputs, line=c.line, sources=[w for w in args["_positional"]],
                         meta_job=meta_job if metas else None)
             out.append(b)
@@ -475,7 +481,7 @@ def _run_builds(wf: Any, job: Any, step: Any, matrix: Any, event: Event, inputs:
                         refs.append(split_ref(val(n), where))
         context = val(pos[-1]) if pos else None
         b = M.Build(job, step, matrix, "buildx" if verb == "buildx" else "docker-build", context, refs, None,
-                    command=words, shell_conditional=c.conditional, wf=wf, inputs=inputs, line=c.line,
+                    command=words, shell_conditional=_guarded(c), wf=wf, inputs=inputs, line=c.line,
                     options={k: v for k, v in opts.items() if k != "_positional"},
                     by_digest="push-by-digest=true" in " ".join(opts.get("--output", []) + opts.get("-o", [])))
         out.append(b)
@@ -522,7 +528,7 @@ def build_pushes(build: Any, event: Event) -> Any:
     later = build.pushed_by
     if later:
         pushes = True
-        conditional = conditional or any(p.conditional for p in later)
+        conditional = conditional or any(_guarded(p) for p in later)
     words = build.command or []
     if pushes and conditional:
         raise CannotDecide("cannot decide whether this run: step pushes: the push is guarded by shell logic "

@@ -70,3 +70,28 @@ def test_w9_parts_are_registered_and_add_up_to_the_criterion(tmp_path: Path) -> 
     whole = criteria.run("W9", ctx)
     assert whole.ok and whole.ok == w9_update_job(repo, sandbox.target).ok
     assert criteria.CRITERIA["W12"].layer == "repo" and list(criteria.CRITERIA)[list(criteria.CRITERIA).index("W11") + 1] == "W12"
+
+
+@pytest.mark.parametrize("script, pushes", [
+    ("docker build -t ghcr.io/acme/api:1 api && docker push ghcr.io/acme/api:1", True),
+    ("docker build -t ghcr.io/acme/api:1 api\ndocker push ghcr.io/acme/api:1", True),
+    ("docker build -t ghcr.io/acme/api:1 api\n[ -n \"$PUBLISH\" ] && docker push ghcr.io/acme/api:1", None),
+    ("docker build -t ghcr.io/acme/api:1 api\nif [ \"$X\" = y ]; then docker push ghcr.io/acme/api:1; fi", None),
+])
+def test_build_and_push_chained_by_and_is_decided(script: str, pushes) -> None:
+    """``build && push`` pushes in a run whose commands succeed; a push behind a test or an if
+    depends on shell logic that is not evaluated."""
+    from buildgate.workflow import events as E
+    from buildgate.workflow.model import Workflow
+    from buildgate.yamlfile import parse_yaml
+
+    text = "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - run: |\n" + "".join(
+        f"          {line}\n" for line in script.splitlines())
+    wf = Workflow(parse_yaml(text, "w.yml"))
+    ev = E.push_to("main", "1" * 40)
+    (build,) = [b for b in wf.builds(ev) if b.kind == "docker-build"]
+    if pushes is None:
+        with pytest.raises(CannotDecide, match="shell logic"):
+            wf.build_pushes(build, ev)
+    else:
+        assert wf.build_pushes(build, ev).ok is pushes
