@@ -138,16 +138,20 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
                         j.note(f"{ib.image.name} on {ev.describe()}: step '{step.label}' does not run")
                         continue
                     try:
-                        tags = [t for v in build_tags(wf, tb, ev, ib.image.name).values() for t in v]
+                        tags = [t for v in build_tags(wf, tb, ev, ib.image.name, unknown_ok=True).values() for t in v]
                     except ActionWouldFail as exc:
                         j.fail(f"docker/metadata-action to succeed on {ev.describe()}", exc.reason,
                                exc.where or step.where())
                         continue
-                    j.note(f"{ib.image.name} on {ev.describe()}: {', '.join(t for t, _ in tags) or 'no tags'}")
+                    shown = [t if isinstance(t, str) else t.text("…") for t, _ in tags]
+                    j.note(f"{ib.image.name} on {ev.describe()}: {', '.join(shown) or 'no tags'}")
                     for t, w in tags:
-                        why = invalid_reason(t)
+                        why = invalid_reason(t) if isinstance(t, str) else known_invalid(t)
                         if why:
-                            j.fail(f"valid image tags for {ib.image.name} on {ev.describe()}", f"{t!r} ({why})", w)
+                            j.fail(f"valid image tags for {ib.image.name} on {ev.describe()}",
+                                   f"{t if isinstance(t, str) else t.text('…')!r} ({why})", w)
+                        elif not isinstance(t, str):
+                            j.unknown(ex.undecided(t, f"whether the tag {t.text('…')!r} of {ib.image.name} is valid", w))
                     if not tags and not tb.by_digest and tb.kind != "imagetools":
                         d = wf.pushes(tb, ev, changed)
                         if d.ok:
@@ -162,6 +166,21 @@ def w11_valid_tags(repo: Repo, target: Target, workflow: Workflow | None = None)
         raise CannotDecide(f"no build of {', '.join(unbuilt)} found for any triggering event, so its tags can't be "
                            f"checked (see W4)", wf.where())
     return j.result(f"every computed tag is valid for {', '.join(e.describe() for e in events)}")
+
+
+def known_invalid(tag: ex.Unknown) -> str | None:
+    """Why a tag known in part is invalid whatever its unknown pieces hold, or None."""
+    parts = tag.parts or (tag,)
+    first = parts[0]
+    if isinstance(first, str) and first[:1] in ("-", "."):
+        return f"starts with {first[0]!r}"
+    for piece in parts:
+        if isinstance(piece, str):
+            bad = sorted({c for c in piece if not re.match(r"[A-Za-z0-9._-]", c)})
+            if bad:
+                return "contains " + ", ".join(repr(c) for c in bad[:5])
+    known = sum(len(p) for p in parts if isinstance(p, str))
+    return f"longer than 128 characters ({known} known)" if known > 128 else None
 
 
 def w12_one_owner_per_tag(repo: Repo, target: Target) -> CheckResult:
