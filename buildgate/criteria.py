@@ -139,7 +139,7 @@ def w4(c: Context) -> CheckResult:
     return _wc().w4_buildx(c.repo, c.target, c.workflow)
 
 
-@check("W5", "repo", "Pushes to GHCR with the workflow token, packages: write, never on pull_request")
+@check("W5", "repo", "Pushes each image to its registry with credentials it accepts, on some event, never on pull requests")
 def w5(c: Context) -> CheckResult:
     return _wc().w5_push_ghcr(c.repo, c.target, c.workflow)
 
@@ -159,9 +159,31 @@ def w8(c: Context) -> CheckResult:
     return _wc().w8_attestations(c.repo, c.target, c.workflow)
 
 
-@check("W9", "repo", "A job updates the kustomization after both builds, on push to main, with retry")
-def w9(c: Context) -> CheckResult:
-    return _wc().w9_update_job(c.repo, c.target, c.workflow)
+# W9's parts, each its own step of the W9 scenario (claims can name them: "W9.retry").
+@check("W9", "repo", "A job updates the kustomization after both builds, on push to main, with retry",
+       part="after builds")
+def w9_after_builds(c: Context) -> CheckResult:
+    return _wc().w9_after_builds(c.repo, c.target, c.workflow)
+
+
+@check("W9", part="push only")
+def w9_push_only(c: Context) -> CheckResult:
+    return _wc().w9_push_only(c.repo, c.target, c.workflow)
+
+
+@check("W9", part="permissions")
+def w9_permissions(c: Context) -> CheckResult:
+    return _wc().w9_permissions(c.repo, c.target, c.workflow)
+
+
+@check("W9", part="commits")
+def w9_commits(c: Context) -> CheckResult:
+    return _wc().w9_commits(c.repo, c.target, c.workflow)
+
+
+@check("W9", part="retry")
+def w9_retry(c: Context) -> CheckResult:
+    return _wc().w9_retry(c.repo, c.target, c.workflow)
 
 
 @check("W10", "repo", "The tag written to the kustomization is a tag the build pushes")
@@ -172,6 +194,12 @@ def w10(c: Context) -> CheckResult:
 @check("W11", "repo", "Every computed tag is a valid image tag for every triggering event")
 def w11(c: Context) -> CheckResult:
     return _wc().w11_valid_tags(c.repo, c.target, c.workflow)
+
+
+@check("W12", "repo", "One workflow owns each image tag")
+def w12(c: Context) -> CheckResult:
+    # Not through c.workflow: W12 reads every workflow file.
+    return _wc().w12_one_owner_per_tag(c.repo, c.target)
 
 
 # -- docs and scripts (D, S) ---------------------------------------------------------------------

@@ -40,6 +40,9 @@ from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from buildgate.errors import CannotDecide, InputError
+from buildgate.reference import join as join_image
+from buildgate.reference import same_name
+from buildgate.reference import split as split_image
 from buildgate.repo import Repo, clean_rel
 from buildgate.result import CheckResult
 from buildgate.yamlfile import LineDict, LineList, parse_yaml
@@ -69,21 +72,6 @@ _PATH_LISTS = ("resources", "bases", "components", "crds", "configurations",
 
 
 # -- images ------------------------------------------------------------------------------------
-def split_image(ref: str) -> tuple[str, str, str]:
-    """``name, tag, digest`` of an image reference (``registry:5000/a/b:tag@sha256:..``)."""
-    name, _, digest = ref.partition("@")
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    tag = ""
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1:]
-    return name, tag, digest
-
-
-def join_image(name: str, tag: str = "", digest: str = "") -> str:
-    return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-
-
 def image_matches(ref: str, name: str) -> bool:
     """kustomize's ``IsImageMatched``: ``name`` is used as an (unescaped) regular expression."""
     try:
@@ -180,17 +168,17 @@ class Kustomization:
 
     def entries_for(self, image: str) -> list[ImageOverride]:
         """Entries that make containers use ``image``: newName == image, or name == image and no newName."""
-        return [e for e in self.images if e.effective_name == image]
+        return [e for e in self.images if e.effective_name and same_name(e.effective_name, image)]
 
     def near_misses(self, image: str) -> list[ImageOverride]:
         """Entries that look meant for ``image`` but don't produce it (same name, or same last path part)."""
         base = image.rsplit("/", 1)[-1]
         out = []
         for e in self.images:
-            if e.effective_name == image:
+            if e.effective_name and same_name(e.effective_name, image):
                 continue
             names = [n for n in (e.name, e.new_name) if n]
-            if image in names or any(n.rsplit("/", 1)[-1] == base for n in names):
+            if any(same_name(n, image) or n.rsplit("/", 1)[-1] == base for n in names):
                 out.append(e)
         return out
 
@@ -673,7 +661,9 @@ def k1_overrides_apply(kust: Kustomization, rendered: Rendered | Callable[[], Re
     An entry counts for an image when its newName is the image, or its name is and it has no
     newName. The rendered manifests must then run ``image:newTag`` (``@digest`` too, if set)
     in at least one container and in no other tag: a container image the entry's ``name``
-    doesn't match keeps its old tag, which is the trap this catches.
+    doesn't match keeps its old tag, which is the trap this catches. A kustomization that does
+    not render (a missing resource, a bad patch, invalid YAML) fails K1: the repository is broken.
+    Names compare by the Docker reference grammar (:mod:`buildgate.reference`).
     """
     if not images:
         raise CannotDecide("the target names no images to check")
@@ -684,7 +674,10 @@ def k1_overrides_apply(kust: Kustomization, rendered: Rendered | Callable[[], Re
             kust.where("kind" if "kind" in kust.data else "apiVersion"),
         )
     if callable(rendered):
-        rendered = rendered()
+        try:
+            rendered = rendered()
+        except InputError as exc:  # the repository's kustomization is broken, not the audit's input
+            return CheckResult.failed(f"{kust.path} to render (kustomize build)", exc.reason, exc.where or kust.where())
     evidence = [rendered.evidence, *rendered.notes]
     failures: list[str] = []
     containers = list(rendered.containers())
@@ -713,7 +706,7 @@ def k1_overrides_apply(kust: Kustomization, rendered: Rendered | Callable[[], Re
         if not e.new_name:
             evidence.append(f"{image}: images entry {e.where} has no newName; its name already is the image")
         expected = join_image(image, e.new_tag, e.digest or "")
-        users = [(o, c) for o, c in containers if split_image(c.image)[0] == image]
+        users = [(o, c) for o, c in containers if same_name(c.image, image)]
         if not users:
             if rendered.remote:
                 raise CannotDecide(f"no rendered container runs {image}, and remote resources were not followed "
@@ -725,7 +718,7 @@ def k1_overrides_apply(kust: Kustomization, rendered: Rendered | Callable[[], Re
                         f"containers run {found}"
             failures.append(CheckResult.failed(f"a rendered container running {expected}", found, e.where).message)
             continue
-        bad = [(o, c) for o, c in users if c.image != expected]
+        bad = [(o, c) for o, c in users if split_image(c.image)[1:] != (e.new_tag, e.digest or "")]
         for o, c in bad[:1]:
             hint = ""
             if e.name and not image_matches(c.image, e.name):

@@ -88,12 +88,13 @@ def entry_for(kust: Kustomization, image: str) -> ImageOverride | None:
 
 
 def k2_newtags_in_history(repo: Repo, kust: Kustomization, images: Iterable[str]) -> CheckResult:
-    """K2: each built image's newTag names a commit at or before HEAD.
+    """K2: each newTag present for a built image names a commit at or before HEAD.
 
     Fails for a tag that is no sha, a sha no commit has, or a commit that isn't an ancestor of
-    HEAD (another branch, a dangling commit). An ambiguous short sha, a shallow clone missing the
-    commit, or an image with no newTag (K1's failure) can't be decided: :class:`CannotDecide`,
-    unless another image already fails.
+    HEAD (another branch, a dangling commit). Only the entries present are judged: an image with
+    no newTag is K1's failure (noted in the evidence). An ambiguous short sha or a shallow clone
+    missing the commit can't be decided: :class:`CannotDecide`, unless another image already
+    fails; so is a kustomization with no newTag for any built image (nothing to judge).
     """
     images = list(images)
     if not images:
@@ -102,10 +103,12 @@ def k2_newtags_in_history(repo: Repo, kust: Kustomization, images: Iterable[str]
     evidence: list[str] = [f"HEAD is {head[:12]}"]
     failures: list[str] = []
     undecided: list[tuple[str, str]] = []
+    missing: list[str] = []
     for image in images:
         e = entry_for(kust, image)
         if e is None or not e.new_tag:
-            undecided.append((f"no newTag for {image} in the kustomization (see K1)", kust.where("images")))
+            missing.append(image)
+            evidence.append(f"{image}: no newTag in {kust.path}, not judged (K1's failure)")
             continue
         where = e.where_of("newTag")
         tag = e.new_tag
@@ -148,6 +151,9 @@ def k2_newtags_in_history(repo: Repo, kust: Kustomization, images: Iterable[str]
     if failures:
         evidence.extend(f"cannot decide: {reason}" for reason, _w in undecided)
         return CheckResult(False, "; ".join(failures), evidence)
+    if len(missing) == len(images):
+        raise CannotDecide(f"no newTag for any built image in {kust.path} ({', '.join(missing)}), so none to judge "
+                           "(see K1)", kust.where("images" if "images" in kust.data else None))
     if undecided:
         reason, where = undecided[0]
         more = f" (and {len(undecided) - 1} more)" if len(undecided) > 1 else ""

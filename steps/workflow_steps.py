@@ -1,4 +1,4 @@
-"""Steps for W1-W11: the build workflow. Each runs its criterion's registry entry and ``check``s it."""
+"""Steps for W1-W12: the build workflow. Each runs its criterion's registry entry and ``check``s it."""
 from __future__ import annotations
 
 from pytest_bdd import given, then
@@ -40,7 +40,7 @@ def _w4(ctx: Context) -> None:
     check(criteria.run("W4", ctx))
 
 
-@then("it pushes to GHCR with the workflow token, and never on a pull request")
+@then("it pushes each image to its registry with credentials that registry accepts, and never on a pull request")
 def _w5(ctx: Context) -> None:
     check(criteria.run("W5", ctx))
 
@@ -60,9 +60,29 @@ def _w8(ctx: Context) -> None:
     check(criteria.run("W8", ctx))
 
 
-@then("a job updates the kustomization after both builds, only on push to the default branch, with a bounded push retry")
-def _w9(ctx: Context) -> None:
-    check(criteria.run("W9", ctx))
+@then("a job updates the kustomization after both builds")
+def _w9_after_builds(ctx: Context) -> None:
+    check(criteria.run("W9.after builds", ctx))
+
+
+@then("that job runs only on a push to the default branch")
+def _w9_push_only(ctx: Context) -> None:
+    check(criteria.run("W9.push only", ctx))
+
+
+@then("that job may write the repository's contents")
+def _w9_permissions(ctx: Context) -> None:
+    check(criteria.run("W9.permissions", ctx))
+
+
+@then("that job commits the kustomization change")
+def _w9_commits(ctx: Context) -> None:
+    check(criteria.run("W9.commits", ctx))
+
+
+@then("that job retries a rejected push a bounded number of times")
+def _w9_retry(ctx: Context) -> None:
+    check(criteria.run("W9.retry", ctx))
 
 
 @then("the tag that job writes is a tag the build pushes")
@@ -73,3 +93,8 @@ def _w10(ctx: Context) -> None:
 @then("every tag computed for every triggering event is a valid image tag")
 def _w11(ctx: Context) -> None:
     check(criteria.run("W11", ctx))
+
+
+@then("no two workflows or jobs push the same image tag on the same event")
+def _w12(ctx: Context) -> None:
+    check(criteria.run("W12", ctx))

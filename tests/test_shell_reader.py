@@ -193,3 +193,17 @@ def test_no_module_outside_the_shell_package_tokenises_shell():
         if found and str(path.relative_to(LIBRARY.parent)) not in NOT_SHELL:
             offenders[str(path.relative_to(LIBRARY.parent))] = found
     assert sorted(offenders) == sorted(KNOWN_READERS), offenders
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("${GITHUB_REF##*/}", "v1.2.3"), ("${GITHUB_REF#refs/tags/}", "v1.2.3"), ("${GITHUB_REF%.*}", "refs/tags/v1.2"),
+    ("${GITHUB_REF%%.*}", "refs/tags/v1"), ("${R,,}", "acme/shop"), ("${R^^}", "ACME/SHOP"),
+    ("${B//\\//-}", "feature-x"), ("${B//[^a-z]/-}", "feature-x"), ("${GITHUB_REF#$X}", "${GITHUB_REF#$X}"),
+])
+def test_known_values_go_through_pattern_operations(word: str, expected: str) -> None:
+    """What CI scripts do to refs and names (``${GITHUB_REF##*/}``, ``${REPO,,}``) is computed
+    for known values; an operation on an unknown pattern stays as written."""
+    from buildgate.shell import expand_known
+
+    values = {"GITHUB_REF": "refs/tags/v1.2.3", "R": "Acme/Shop", "B": "feature/x"}
+    assert expand_known(word, values) == expected

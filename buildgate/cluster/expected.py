@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from buildgate.errors import CannotDecide
-from buildgate.kustomize import render, split_image
+from buildgate.kustomize import render
+from buildgate.reference import split as split_image
 from buildgate.repo import Repo
 
 

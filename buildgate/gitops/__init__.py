@@ -11,7 +11,7 @@ from typing import Iterable
 
 from buildgate.cluster.fields import ref_of
 from buildgate.errors import ProtocolError
-from buildgate.gitops.images import BuiltImages, Override, normalize_image_name
+from buildgate.gitops.images import BuiltImages, Override
 from buildgate.gitops.k7 import built_image_aliases, k7_gitops_applies_tags
 from buildgate.gitops.objects import Fields, application_deployers, clean_path
 from buildgate.repo_url import repo_key
@@ -45,5 +45,4 @@ def application_overrides(app: dict, images: Iterable[str], github: str | None =
     return out
 
 
-__all__ = ["Override", "application_overrides", "built_image_aliases", "k7_gitops_applies_tags",
-           "normalize_image_name"]
+__all__ = ["Override", "application_overrides", "built_image_aliases", "k7_gitops_applies_tags"]

@@ -14,7 +14,7 @@ Forms read (each gives an :class:`Override` with its ``file:line``):
 * Patches (Argo CD ``kustomize.patches``, Flux ``spec.patches``) that set a container's
   ``image`` to a built image.
 
-Image names compare with the Docker reference grammar (:func:`normalize_image_name`):
+Image names compare with the Docker reference grammar (:func:`buildgate.reference.normalize_name`):
 ``user/app`` is ``docker.io/user/app``, ``app`` is ``docker.io/library/app``, and a first path
 part with ``.`` or ``:`` (or ``localhost``) is a registry host. Names the kustomization itself
 maps onto a built image (``name: api`` with ``newName: ghcr.io/org/api``) count as that image,
@@ -26,33 +26,12 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from buildgate.gitops.values import Unknown
-from buildgate.kustomize import split_image
+from buildgate.reference import normalize_name
+from buildgate.reference import split as split_image
 
 _NOT_IMAGE_LEAVES = frozenset({"pullpolicy", "imagepullpolicy", "pullsecrets", "imagepullsecrets", "pullsecret"})
 _TAG_LEAVES = ("tag", "digest", "version")
 _NAME_LEAVES = ("repository", "repo", "name", "image", "registry")
-
-
-def normalize_image_name(name: str) -> str:
-    """The fully qualified name of an image reference's repository (tag and digest dropped).
-
-    >>> normalize_image_name("nginx:1.27")
-    'docker.io/library/nginx'
-
-    Written here: the project had no Docker-grammar normaliser yet (another one is on its way;
-    this one is small on purpose so they can be unified).
-    """
-    bare, _, _ = split_image(name.strip())
-    first, sep, rest = bare.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host, path = first.lower(), rest
-    else:
-        host, path = "docker.io", bare
-    if host == "index.docker.io":
-        host = "docker.io"
-    if host == "docker.io" and "/" not in path:
-        path = "library/" + path
-    return f"{host}/{path}"
 
 
 Text = "str | Unknown | None"
@@ -91,7 +70,7 @@ class Override:
             return False
         if isinstance(self.new_name, Unknown) or isinstance(self.name, Unknown) or self.name is None:
             return True
-        return normalize_image_name(self.new_name) != normalize_image_name(self.name)
+        return normalize_name(self.new_name) != normalize_name(self.name)
 
 
 class BuiltImages:
@@ -99,7 +78,7 @@ class BuiltImages:
 
     def __init__(self, images: Iterable[str], aliases: Iterable[str] = ()) -> None:
         self.names = [str(i) for i in images]
-        self._keys = {normalize_image_name(i) for i in self.names}
+        self._keys = {normalize_name(i) for i in self.names}
         self._aliases = {a for a in aliases if a}
 
     def hits(self, name: str | Unknown | None) -> bool | None:
@@ -108,7 +87,7 @@ class BuiltImages:
             return None
         if name is None:
             return None
-        return normalize_image_name(name) in self._keys or split_image(name.strip())[0] in self._aliases
+        return normalize_name(name) in self._keys or split_image(name.strip())[0] in self._aliases
 
     def override_hits(self, ov: Override) -> bool | None:
         """Whether ``ov`` changes a built image: True, False, or None when that is unknown.

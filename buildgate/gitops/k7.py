@@ -24,7 +24,8 @@ from typing import Callable, Iterable
 
 from buildgate.redact import redact
 from buildgate.errors import BuildgateError, CannotDecide, InputError
-from buildgate.gitops.images import BuiltImages, Override, normalize_image_name
+from buildgate.gitops.images import BuiltImages, Override
+from buildgate.reference import normalize_name
 from buildgate.gitops.objects import Deployer
 from buildgate.gitops.scan import Scan, folder_of, scan_repository
 from buildgate.gitops.values import Unknown
@@ -112,12 +113,12 @@ def built_image_aliases(repo: Repo, kustomization: str, images: Iterable[str]) -
     """Names the kustomization maps onto a built image (``name: api`` with ``newName:
     ghcr.io/org/api``): ``kustomize edit set image api:latest`` rewrites that entry, so an
     override naming ``api`` overrides the built image. ``[]`` when there is no kustomization."""
-    keys = {normalize_image_name(i) for i in images}
+    keys = {normalize_name(i) for i in images}
     if not repo.exists(kustomization):
         return []
     kust = Kustomization.load(repo, kustomization)
     return [e.name for e in kust.images
-            if e.name and e.effective_name and normalize_image_name(e.effective_name) in keys]
+            if e.name and e.effective_name and normalize_name(e.effective_name) in keys]
 
 
 class _Built(BuiltImages):

@@ -18,7 +18,7 @@ from buildgate.cluster.fields import describe as _describe
 from buildgate.errors import BuildgateError, InputError
 from buildgate.gitops.images import Override, helm_overrides, parse_set_image
 from buildgate.gitops.values import Params, Unknown, has_marker_key
-from buildgate.kustomize import split_image
+from buildgate.reference import split as split_image
 from buildgate.yamlfile import parse_yaml
 
 ARGO_GROUP = "argoproj.io"

@@ -30,7 +30,6 @@ from buildgate.oci.client import (
     RequestRecord,
     ResolvedTag,
     client_from_target,
-    split_image,
 )
 
 __all__ = [
@@ -48,5 +47,4 @@ __all__ = [
     "ResolvedTag",
     "StaticCredentials",
     "client_from_target",
-    "split_image",
 ]

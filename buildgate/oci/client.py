@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from buildgate import reference
 from buildgate.bounded import Deadline, RunBudget, loads_json
 from buildgate.errors import NotApplicable, ProtocolError, RateLimited, TargetError, Unauthorized, Unreachable
 from buildgate.oci.auth import (
@@ -186,18 +187,13 @@ def is_attestation_descriptor(desc: dict) -> bool:
     return ann.get(ATTESTATION_REF_TYPE) == "attestation-manifest" or platform_key(desc.get("platform")) == "unknown/unknown"
 
 
-def split_image(image: str) -> tuple[str, str]:
-    """``ghcr.io/org/name`` -> (``ghcr.io``, ``org/name``); Docker Hub short names are expanded."""
-    first, _, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        host, repo = first, rest
-    else:
-        host, repo = "docker.io", image
-    if host == "docker.io" and "/" not in repo:
-        repo = "library/" + repo
-    if not repo or any(c.isupper() for c in repo):
+def _registry_name(image: str) -> tuple[str, str]:
+    """(registry host, repository path) of ``image`` by the Docker reference grammar
+    (:mod:`buildgate.reference`); NotApplicable for a name the grammar refuses."""
+    ref = reference.parse(image)
+    if not ref.path or any(c.isupper() for c in ref.path):
         raise NotApplicable(f"not a valid image name: {image!r}")
-    return host, repo
+    return ref.registry, ref.path
 
 
 
@@ -375,7 +371,7 @@ class RegistryClient:
     # -- endpoints
     def endpoint(self, image: str) -> tuple[str, str]:
         """``(base URL, repository)`` the client talks to for ``image`` (mirrors applied)."""
-        host, repo = split_image(image)
+        host, repo = _registry_name(image)
         if host in self.mirrors:
             return self.mirrors[host], repo
         if host == "docker.io":

@@ -479,6 +479,9 @@ def parse(text: str, line: int = 1) -> Script:
 
 
 # -- commands with known values ---------------------------------------------------------------
+CONTAINER_CLIS = ("docker", "podman", "buildah")
+
+
 @dataclass
 class ExpandedCommand:
     """A simple command's words with known values put in (see :func:`expanded_commands`)."""
@@ -486,6 +489,7 @@ class ExpandedCommand:
     words: list[str]
     line: int
     conditional: bool  # runs only under shell logic (:func:`guarded`)
+    after_success: bool = False  # only guarded by `&&` after a container command: runs when that succeeds
 
 
 def expanded_commands(script: str | Script, env: Mapping[str, str] | None = None) -> list[ExpandedCommand]:
@@ -496,8 +500,16 @@ def expanded_commands(script: str | Script, env: Mapping[str, str] | None = None
     tree = parse(script) if isinstance(script, str) else script
     known = dict(env or {})
     out: list[ExpandedCommand] = []
-    for cmd, conditional in tree.simple_commands():
+    prev: list[str] = []
+    for cmd, up in tree.walk():
+        if not isinstance(cmd, Simple):
+            continue
+        conditional = guarded(cmd, up)
+        # `docker build ... && docker push ...`: the push runs when the build succeeds (no test)
+        after_success = (conditional and cmd.connector == "&&" and bool(prev) and prev[0] in CONTAINER_CLIS
+                         and not any(isinstance(a, GUARDS) or a.chained for a in up))
         words = [expand_known(w, known) for w in cmd.argv]
+        prev = [w.rsplit("/", 1)[-1] for w in words[:1]]
         if not words:
             continue
         found, k = assignments(words)
@@ -505,5 +517,5 @@ def expanded_commands(script: str | Script, env: Mapping[str, str] | None = None
             for name, op, value in found:
                 known[name] = known.get(name, "") + value if op == "+=" else value
             continue
-        out.append(ExpandedCommand(words[k:], cmd.line, conditional))
+        out.append(ExpandedCommand(words[k:], cmd.line, conditional, after_success))
     return out

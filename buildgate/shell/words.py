@@ -164,24 +164,86 @@ def unquote(word: str, expansion: Callable[[Part, str, int], str], quoted: bool 
 
 
 def expand_known(word: str, values: Mapping[str, str], quoted: bool = False) -> str:
-    """``word`` with quotes removed and ``$NAME``, ``${NAME}``, ``${NAME:offset}`` and
-    ``${NAME:offset:length}`` replaced for the names ``values`` holds; every other expansion
+    """``word`` with quotes removed and ``$NAME``, ``${NAME}``, ``${NAME:offset[:length]}``,
+    ``${NAME#pat}``/``##``/``%``/``%%``, ``${NAME/pat/rep}``/``//`` and ``${NAME,,}``/``^^``
+    replaced for the names ``values`` holds (patterns written literally); every other expansion
     (unknown names, ``$(...)``, ``$1``, ``${X:-y}``...) is kept as written."""
 
     def known(p: Part, written: str, _at: int) -> str:
         if p.kind == "var" and p.text in values:
             return str(values[p.text])
         par = parameter(p.text) if p.kind == "param" else None
-        sl = _SLICE.match(par.op) if par is not None and par.index is None else None
-        if par is None or par.name not in values or not (par.op == "" or sl):
+        if par is None or par.index is not None or par.name not in values:
             return written
         val = str(values[par.name])
+        if par.op == "":
+            return val
+        sl = _SLICE.match(par.op)
         if sl:
             off = int(sl.group(1) or 0)
-            val = val[off:off + int(sl.group(2))] if sl.group(2) is not None else val[off:]
-        return val
+            return val[off:off + int(sl.group(2))] if sl.group(2) is not None else val[off:]
+        done = _pattern_op(val, par.op)
+        return written if done is None else done
 
     return unquote(word, known, quoted)
+
+
+def _glob(pattern: str) -> "re.Pattern[str] | None":
+    """A shell pattern (``*``, ``?``, ``[...]``) as a regular expression; None when it holds an
+    expansion or a quote (its text is then not known here)."""
+    if any(c in pattern for c in "$`'\"\\"):
+        return None
+    import fnmatch
+
+    return re.compile(fnmatch.translate(pattern.replace("[^", "[!")), re.S)  # bash negates with ^ too
+
+
+def _pattern_op(val: str, op: str) -> str | None:
+    """``${X#p}`` ``${X##p}`` ``${X%p}`` ``${X%%p}`` ``${X/p/r}`` ``${X//p/r}`` ``${X,,}``
+    ``${X^^}`` applied to a known value; None for any other operation."""
+    if op in (",,", "^^", ",", "^"):
+        if op == ",,":
+            return val.lower()
+        if op == "^^":
+            return val.upper()
+        return (val[:1].lower() if op == "," else val[:1].upper()) + val[1:]
+    for mark in ("##", "#", "%%", "%"):
+        if op.startswith(mark):
+            rx = _glob(op[len(mark):])
+            if rx is None:
+                return None
+            n = len(val)
+            if mark == "#":
+                cut = next((i for i in range(n + 1) if rx.match(val[:i])), 0)
+                return val[cut:]
+            if mark == "##":
+                cut = next((i for i in range(n, -1, -1) if rx.match(val[:i])), 0)
+                return val[cut:]
+            if mark == "%":
+                cut = next((i for i in range(n, -1, -1) if rx.match(val[i:])), n)
+                return val[:cut]
+            cut = next((i for i in range(n + 1) if rx.match(val[i:])), n)
+            return val[:cut]
+    if op.startswith("/"):
+        every = op.startswith("//")
+        body = op[2:] if every else op[1:]
+        m = re.match(r"((?:\\.|[^/\\])*)(?:/(.*))?$", body, re.S)
+        pat = re.sub(r"\\(.)", r"\1", m.group(1)) if m else ""
+        rep = (m.group(2) or "") if m else ""
+        if not pat or any(c in rep for c in "$`'\"\\"):
+            return None
+        rx = _glob(pat)
+        if rx is None:
+            return None
+        inner = rx.pattern
+        inner = inner[4:-3] if inner.startswith("(?s:") and inner.endswith(")\\Z") else None
+        if inner is None:
+            return None
+        try:
+            return re.sub(inner, lambda _m: rep, val, count=0 if every else 1)
+        except re.error:
+            return None
+    return None
 
 
 def dequote(word: str) -> str:

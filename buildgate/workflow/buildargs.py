@@ -45,20 +45,21 @@ def docker_args(words: list[str]) -> tuple[str, list[str]] | None:
     return None
 
 
-def login_registry(words: list[str]) -> str | None:
-    """The registry of ``docker login [OPTIONS] [SERVER]`` (``docker.io`` without a server
-    that looks like a host name); None when the command is no login."""
-    if not is_docker(words) or len(words) < 2 or words[1] != "login":
+def login_server(words: list[str]) -> str | None:
+    """The SERVER word of ``docker|podman|buildah login [OPTIONS] [SERVER]`` ("" when none: Docker
+    Hub), or None when the command is no login."""
+    if not words or words[0].rsplit("/", 1)[-1] not in (*DOCKER_CLIS, "buildah") or len(words) < 2 \
+            or words[1] != "login":
         return None
-    args, skip = [], False
+    skip = False
     for w in words[2:]:
         if skip:
             skip = False
         elif w in _LOGIN_VALUE_OPTS:
             skip = True
         elif not w.startswith("-"):
-            args.append(w)
-    return next((a for a in args if "." in a), "docker.io")
+            return w
+    return ""
 
 
 def parse_build_args(args: list[str]) -> dict[str, Any]:
@@ -104,35 +105,6 @@ def output_pushes(outputs: Iterable[str]) -> bool:
         if typ == "image" and attrs.get("push", "false").strip().lower() == "true":
             return True
     return False
-
-
-def strip_tag(ref: str) -> str:
-    """``ghcr.io/a/b:tag`` -> ``ghcr.io/a/b`` (keeps a registry port, drops a digest)."""
-    ref = ref.split("@", 1)[0]
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    return ref[:colon] if colon > slash else ref
-
-
-def parse_images_input(value: Any) -> list[tuple[str, Any]]:
-    """docker/metadata-action ``images:`` -> [(name, enable)], newline or comma separated."""
-    if value is None:
-        return []
-    text = value if isinstance(value, str) else "\n".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "name=" in line:
-            attrs = dict(kv.split("=", 1) for kv in line.split(",") if "=" in kv)
-            if "name" in attrs:
-                out.append((attrs["name"].strip(), attrs.get("enable", "true").strip()))
-            continue
-        for part in line.split(","):
-            if part.strip():
-                out.append((part.strip(), "true"))
-    return out
 
 
 def csv_lines(value: Any) -> list[str]:

@@ -159,6 +159,28 @@ def schedule(sha: str, default_branch: str = "main") -> Event:
     return Event("schedule", f"refs/heads/{default_branch}", sha, default_branch)
 
 
+def on_default_branch(name: str, sha: str, default_branch: str = "main") -> Event:
+    """An event that runs on the default branch's last commit (``workflow_run``,
+    ``repository_dispatch``, ``merge_group`` is left out)."""
+    return Event(name, f"refs/heads/{default_branch}", sha, default_branch)
+
+
+def release(tag: str, sha: str, default_branch: str = "main") -> Event:
+    """A published release: ``github.ref`` is the release's tag."""
+    return Event("release", f"refs/tags/{tag}", sha, default_branch)
+
+
+def create_tag(tag: str, sha: str, default_branch: str = "main") -> Event:
+    """``on: create`` for a new tag (``github.ref`` is the tag)."""
+    return Event("create", f"refs/tags/{tag}", sha, default_branch)
+
+
+def workflow_call(sha: str, default_branch: str = "main") -> Event:
+    """A call by another workflow, seen from the called file alone: the caller's event, ref and
+    inputs are unknown (the model makes them :class:`~buildgate.workflow.expressions.Unknown`)."""
+    return Event("workflow_call", f"refs/heads/{default_branch}", sha, default_branch)
+
+
 # -- GitHub filter patterns -------------------------------------------------------------------
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     """GitHub's filter pattern syntax: ``*`` (not ``/``), ``**``, ``?`` and ``+`` (on the
@@ -282,8 +304,10 @@ def representative_events(triggers: Any, sha: str, default_branch: str = "main")
     mapping of event name to config works too). Produces, where the filters allow: push to the
     default branch, push to a feature branch, push of a tag (``v1.2.3`` or a literal/matching
     tag), a pull request from a feature branch into the default branch (``pull_request`` and
-    ``pull_request_target``), ``workflow_dispatch`` on the default branch and ``schedule``.
-    Other event kinds are left out (they have no ref a tag rule looks at).
+    ``pull_request_target``), ``workflow_dispatch`` on the default branch, ``schedule``, a
+    ``release`` and an ``on: create`` of a tag, ``workflow_run``/``repository_dispatch`` on the
+    default branch, and ``workflow_call`` (whose caller's event is unknown). Other event kinds are
+    left out.
     """
     trig = _normalise_triggers(triggers)
     events: list[Event] = []
@@ -324,4 +348,13 @@ def representative_events(triggers: Any, sha: str, default_branch: str = "main")
         events.append(workflow_dispatch(default_branch, sha, inputs, default_branch))
     if "schedule" in trig:
         events.append(schedule(sha, default_branch))
+    if "release" in trig:
+        events.append(release(EXAMPLE_TAGS[0], sha, default_branch))
+    if "create" in trig:
+        events.append(create_tag(EXAMPLE_TAGS[0], sha, default_branch))
+    for name in ("workflow_run", "repository_dispatch"):
+        if name in trig:
+            events.append(on_default_branch(name, sha, default_branch))
+    if "workflow_call" in trig:
+        events.append(workflow_call(sha, default_branch))
     return events

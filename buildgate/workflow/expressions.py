@@ -13,10 +13,20 @@ does for ``with:``/``env:``/``run:`` values. The rules follow GitHub's documenta
 - functions ``success() failure() always() cancelled() contains() startsWith() endsWith()
   format() join() toJSON() fromJSON()``.
 
-Anything that can't be known offline raises :class:`CannotDecide` naming the expression (and
-``where``, a ``file:line``): a context missing from ``context`` (``secrets``, ``vars``, a step
-output nobody computed), a value marked :class:`Unknown`, a key missing from a
-:class:`PartialDict`, ``hashFiles()`` or any unknown function.
+**Unknown values are symbolic.** What can't be known offline (a context missing from
+``context`` such as ``secrets`` or ``vars``, a value marked :class:`Unknown`, a key missing from a
+:class:`PartialDict`, ``hashFiles()``) evaluates to an :class:`Unknown` that carries its origin:
+the expression and ``where`` (a ``file:line``). Unknowns flow through the operators the way the
+verdicts need: ``false && secrets.X`` is false, ``true || secrets.X`` is true, a comparison with
+an unknown is unknown, and a string built from known text and unknowns is an :class:`Unknown`
+with ``parts`` (``quay.io/`` + ``github.repository_owner`` + ``/app:`` + *unknown*), so a caller
+can still read the known pieces. Conditions are three-valued (:func:`condition`: True, False or
+an Unknown).
+
+Two ways to evaluate: :func:`value` / :func:`interpolate_value` / :func:`condition` return
+Unknowns; :func:`evaluate` / :func:`interpolate` / :func:`evaluate_condition` are strict and raise
+:class:`CannotDecide` naming the origin when the result is unknown (for callers whose answer
+depends on the value). An unknown function is a CannotDecide either way.
 """
 from __future__ import annotations
 
@@ -29,7 +39,8 @@ from typing import Any
 from buildgate.errors import CannotDecide, InputError
 
 __all__ = [
-    "evaluate", "interpolate", "parse", "strip_template", "is_template", "has_expression",
+    "evaluate", "interpolate", "value", "interpolate_value", "condition", "evaluate_condition", "truth",
+    "undecided", "is_unknown", "parse", "strip_template", "is_template", "has_expression",
     "truthy", "to_str", "Unknown", "PartialDict", "ExpressionSyntaxError", "contexts_used",
     "STATUS_FUNCTIONS",
 ]
@@ -43,21 +54,82 @@ class ExpressionSyntaxError(InputError):
 
 
 class Unknown:
-    """A value that exists but can't be known offline (a secret, a step output, a run id)."""
+    """A value that exists but can't be known offline (a secret, a step output, a run id).
 
-    def __init__(self, what: str) -> None:
+    ``what`` names it (``secrets.DOCKER_IMAGE``); ``where`` is the ``file:line`` of the expression
+    that read it and ``expr`` that expression. ``truth`` is its truthiness when that is known
+    although the value is not (``x || 'a'``). ``parts`` is set for a string known in part: known
+    text and Unknowns, in order."""
+
+    def __init__(self, what: str, where: str | None = None, expr: str | None = None,
+                 truth: bool | None = None, parts: tuple = ()) -> None:
         self.what = what
+        self.where = where
+        self.expr = expr
+        self.truth = truth
+        self.parts = parts
 
     def __repr__(self) -> str:
         return f"Unknown({self.what!r})"
+
+    def located(self, where: str | None, expr: str | None) -> "Unknown":
+        """This value with an origin (kept when it already has one)."""
+        if self.where is not None or (where is None and expr is None):
+            return self
+        return Unknown(self.what, where, expr if self.expr is None else self.expr, self.truth, self.parts)
+
+    def with_truth(self, truth: bool | None) -> "Unknown":
+        return Unknown(self.what, self.where, self.expr, truth, self.parts)
+
+    def leaves(self) -> list["Unknown"]:
+        """The unknowns this value is made of (itself when it has no parts)."""
+        if not self.parts:
+            return [self]
+        return [p for part in self.parts if isinstance(part, Unknown) for p in part.leaves()]
+
+    @property
+    def origin(self) -> "Unknown":
+        """The first unknown it is made of (what a message names)."""
+        return self.leaves()[0] if self.leaves() else self
+
+    def describe(self) -> str:
+        """What it is and where: ```secrets.X` in `${{ secrets.X != '' }}` at f.yml:12 (not known offline)``."""
+        o = self.origin
+        name = o.what.split(" (", 1)[0]
+        if o.expr and o.expr.strip() != name:
+            head = f"`{name}` in `${{{{ {o.expr} }}}}`"
+        elif o.expr:
+            head = f"`${{{{ {o.expr} }}}}`"
+        else:
+            head = f"`{name}`"
+        note = o.what[len(name):].strip()
+        at = f" at {o.where}" if o.where else ""
+        return f"{head}{at} ({note[1:-1] + '; ' if note.startswith('(') else ''}not known offline)"
+
+    def text(self, placeholder: str = "*") -> str:
+        """The known text with ``placeholder`` for each unknown piece."""
+        if not self.parts:
+            return placeholder
+        return "".join(p if isinstance(p, str) else p.text(placeholder) for p in self.parts)
+
+
+def undecided(value: "Unknown", what: str, where: str | None = None) -> CannotDecide:
+    """The CannotDecide for a decision that depends on ``value``: names its expression and line."""
+    o = value.origin
+    return CannotDecide(f"cannot decide {what}: it depends on {value.describe()}", where or o.where)
+
+
+def is_unknown(v: Any) -> bool:
+    return isinstance(v, Unknown)
 
 
 class PartialDict(dict):
     """A context known only in part: a missing key means "not known", not null."""
 
-    def __init__(self, *args: Any, name: str = "", **kw: Any) -> None:
+    def __init__(self, *args: Any, name: str = "", origin: str = "", **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.name = name
+        self.origin = origin  # why the missing keys are unknown (named in messages)
 
 
 # --------------------------------------------------------------------------------- tokens
@@ -275,7 +347,16 @@ class _Filtered(list):
     """The result of an object filter ``.*``: property access maps over it."""
 
 
+def truth(v: Any) -> bool | None:
+    """Truthiness, or None when it is not known (an :class:`Unknown` without ``truth``)."""
+    if isinstance(v, Unknown):
+        return v.truth
+    return truthy(v)
+
+
 def truthy(v: Any) -> bool:
+    if isinstance(v, Unknown):
+        raise undecided(v, "a truth value")
     if v is None or v is False:
         return False
     if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -296,7 +377,9 @@ def _num_str(f: float) -> str:
 
 
 def to_str(v: Any) -> str:
-    """GitHub's string coercion (what ``${{ }}`` puts into a string)."""
+    """GitHub's string coercion (what ``${{ }}`` puts into a string); CannotDecide for an Unknown."""
+    if isinstance(v, Unknown):
+        raise undecided(v, "a text value")
     if v is None:
         return ""
     if v is True:
@@ -385,9 +468,12 @@ class _Eval:
     def undecidable(self, why: str) -> CannotDecide:
         return CannotDecide(f"cannot decide ${{{{ {self.text} }}}}: {why}", self.where)
 
+    def unknown(self, what: str, truth: bool | None = None) -> Unknown:
+        return Unknown(what, self.where, self.text, truth)
+
     def check(self, v: Any, what: str) -> Any:
         if isinstance(v, Unknown):
-            raise self.undecidable(f"{what} is not known offline ({v.what})")
+            return v.located(self.where, self.text)
         return v
 
     def run(self, n: Node) -> Any:
@@ -399,12 +485,16 @@ class _Eval:
             for key in self.context:  # context names are case-insensitive
                 if isinstance(key, str) and key.lower() == name.lower():
                     return self.check(self.context[key], name)
-            raise self.undecidable(f"context {name!r} is not available offline")
+            return self.unknown(name)
         if k == "prop":
             return self.prop(self.run(n.args[0]), n.value, self.path(n))
         if k == "index":
             base = self.run(n.args[0])
             idx = self.run(n.args[1])
+            if isinstance(base, Unknown) and not base.parts:
+                return self.unknown(self.path(n))
+            if isinstance(idx, Unknown):
+                return self.unknown(self.path(n)) if isinstance(base, (dict, list)) else None
             if isinstance(base, list) and not isinstance(base, _Filtered):
                 f = to_num(idx)
                 if math.isnan(f) or f < 0 or f != int(f) or int(f) >= len(base):
@@ -416,6 +506,8 @@ class _Eval:
             return self.prop(base, to_str(idx), self.path(n))
         if k == "filter":
             base = self.run(n.args[0])
+            if isinstance(base, Unknown):
+                return self.unknown(self.path(n))
             if isinstance(base, _Filtered):
                 out = _Filtered()
                 for item in base:
@@ -428,19 +520,35 @@ class _Eval:
                 return _Filtered(base)
             if isinstance(base, dict):
                 if isinstance(base, PartialDict):
-                    raise self.undecidable(f"{self.path(n.args[0])} is only partly known")
+                    return self.unknown(self.path(n))
                 return _Filtered(base.values())
             return _Filtered()
         if k == "not":
-            return not truthy(self.run(n.args[0]))
-        if k == "and":
+            v = self.run(n.args[0])
+            if isinstance(v, Unknown):
+                return v.with_truth(None) if v.truth is None else (not v.truth)
+            return not truthy(v)
+        if k in ("and", "or"):
+            # `&&` stops at a falsy left operand, `||` at a truthy one; an unknown left operand
+            # leaves the value unknown, but its truthiness is known when the right one decides it
+            stop = k == "or"
             left = self.run(n.args[0])
-            return self.run(n.args[1]) if truthy(left) else left
-        if k == "or":
-            left = self.run(n.args[0])
-            return left if truthy(left) else self.run(n.args[1])
+            lt = truth(left)
+            if lt is stop:
+                return left
+            right = self.run(n.args[1])
+            if lt is (not stop):
+                return right
+            return left.with_truth(stop if truth(right) is stop else None)
         if k == "bin":
             a, b = self.run(n.args[0]), self.run(n.args[1])
+            if isinstance(a, Unknown) or isinstance(b, Unknown):
+                if n.value in ("==", "!="):
+                    differs = _known_to_differ(a, b)
+                    if differs:
+                        return n.value == "!="
+                o = (a if isinstance(a, Unknown) else b).origin
+                return Unknown(o.what, o.where or self.where, o.expr or self.text)
             if n.value == "==":
                 return loose_eq(a, b)
             if n.value == "!=":
@@ -456,17 +564,26 @@ class _Eval:
         if n.kind == "prop":
             return f"{self.path(n.args[0])}.{n.value}"
         if n.kind == "index":
+            idx = n.args[1]
+            if idx.kind == "lit" and isinstance(idx.value, str):
+                return f"{self.path(n.args[0])}.{idx.value}"
             return f"{self.path(n.args[0])}[...]"
         if n.kind == "filter":
             return f"{self.path(n.args[0])}.*"
+        if n.kind == "call":
+            return f"{n.value}(...)"
         return "(value)"
 
     def prop(self, base: Any, key: str, path: str) -> Any:
+        if isinstance(base, Unknown):
+            return None if base.parts else Unknown(path, base.where or self.where, base.expr or self.text)
         if isinstance(base, _Filtered):
             out = _Filtered()
             for item in base:
                 if isinstance(item, dict):
                     v = self._get(item, key, path)
+                    if isinstance(v, Unknown):
+                        return v
                     if v is not None:
                         out.append(v)
             return out
@@ -479,7 +596,7 @@ class _Eval:
             if isinstance(k2, str) and k2.lower() == key.lower():
                 return self.check(d[k2], path)
         if isinstance(d, PartialDict):
-            raise self.undecidable(f"{path} is not known offline")
+            return self.unknown(f"{path} ({d.origin})" if d.origin else path)
         return None
 
     def call(self, name: str, arg_nodes: tuple[Node, ...]) -> Any:
@@ -492,35 +609,53 @@ class _Eval:
 
         if lname in STATUS_FUNCTIONS:
             arity(0, 0)
+            if lname == "always":
+                return True
+            if self.status == "unknown":
+                return self.unknown(f"{lname}() (whether the jobs it needs succeed is not known offline)")
             if self.status not in ("success", "failure", "cancelled", "skipped"):
                 raise self.undecidable(f"job status is {self.status!r}")
             return {
                 "success": self.status == "success",
                 "failure": self.status == "failure",
                 "cancelled": self.status == "cancelled",
-                "always": True,
             }[lname]
         if lname == "hashfiles":
-            raise self.undecidable("hashFiles() depends on the runner's work tree")
+            return self.unknown("hashFiles() (it depends on the runner's work tree)")
         if lname not in ("contains", "startswith", "endswith", "format", "join", "tojson", "fromjson"):
             raise self.undecidable(f"unknown function {name}()")
         args = [self.run(a) for a in arg_nodes]
-        if lname == "contains":
-            arity(2, 2)
-            hay, needle = args
-            if isinstance(hay, list):
-                return any(loose_eq(x, needle) for x in hay)
-            return to_str(needle).upper() in to_str(hay).upper()
-        if lname == "startswith":
-            arity(2, 2)
-            return to_str(args[0]).upper().startswith(to_str(args[1]).upper())
-        if lname == "endswith":
-            arity(2, 2)
-            return to_str(args[0]).upper().endswith(to_str(args[1]).upper())
         if lname == "format":
             if nargs < 1:
                 raise ExpressionSyntaxError("format() needs a format string", self.where)
-            return self.format(to_str(args[0]), [to_str(a) for a in args[1:]])
+            if isinstance(args[0], Unknown):
+                return args[0]
+            return self.format(to_str(args[0]), [a if isinstance(a, Unknown) else to_str(a) for a in args[1:]])
+        unknown = next((a for a in args if isinstance(a, Unknown)), None)
+        if lname == "contains":
+            arity(2, 2)
+            hay, needle = args
+            if unknown is not None:
+                if isinstance(hay, list) and not any(isinstance(x, Unknown) for x in hay) and isinstance(needle, Unknown):
+                    return unknown
+                if isinstance(hay, Unknown) and hay.parts and isinstance(needle, str) and \
+                        needle.upper() in "".join(p for p in hay.parts if isinstance(p, str)).upper():
+                    return True
+                return unknown.with_truth(None) if unknown.truth is not None else unknown
+            if isinstance(hay, list):
+                return any(loose_eq(x, needle) for x in hay)
+            return to_str(needle).upper() in to_str(hay).upper()
+        if lname in ("startswith", "endswith"):
+            arity(2, 2)
+            if unknown is not None:
+                decided = _known_affix(args[0], args[1], lname == "startswith")
+                return decided if decided is not None else unknown
+            if lname == "startswith":
+                return to_str(args[0]).upper().startswith(to_str(args[1]).upper())
+            return to_str(args[0]).upper().endswith(to_str(args[1]).upper())
+        if unknown is not None:
+            return Unknown(f"{name}() of {unknown.origin.what}", unknown.origin.where or self.where,
+                           unknown.origin.expr or self.text)
         if lname == "join":
             arity(1, 2)
             sep = to_str(args[1]) if nargs == 2 else ","
@@ -529,15 +664,19 @@ class _Eval:
             return to_str(args[0])
         if lname == "tojson":
             arity(1, 1)
-            return json.dumps(_plain(args[0]), indent=2)
+            try:
+                return json.dumps(_plain(args[0]), indent=2)
+            except CannotDecide:
+                return self.unknown("toJSON() of a context known only in part")
         arity(1, 1)  # fromJSON
         try:
             return _from_json(json.loads(to_str(args[0])))
         except ValueError as exc:
             raise CannotDecide(f"fromJSON() of invalid JSON in ${{{{ {self.text} }}}}: {exc}", self.where) from None
 
-    def format(self, fmt: str, vals: list[str]) -> str:
-        out, i, n = [], 0, len(fmt)
+    def format(self, fmt: str, vals: list[Any]) -> Any:
+        out: list[Any] = []
+        i, n = 0, len(fmt)
         while i < n:
             c = fmt[i]
             if c == "{":
@@ -560,7 +699,67 @@ class _Eval:
             else:
                 out.append(c)
                 i += 1
-        return "".join(out)
+        return concat(out)
+
+
+def concat(pieces: list[Any]) -> Any:
+    """Known strings and Unknowns joined: a string, or an Unknown with ``parts``."""
+    if not any(isinstance(p, Unknown) for p in pieces):
+        return "".join(to_str(p) for p in pieces)
+    parts: list[Any] = []
+    for p in pieces:
+        items = p.parts if isinstance(p, Unknown) and p.parts else [p]
+        for item in items:
+            if isinstance(item, Unknown):
+                parts.append(item)
+            else:
+                s = to_str(item)
+                if not s:
+                    continue
+                if parts and isinstance(parts[-1], str):
+                    parts[-1] += s
+                else:
+                    parts.append(s)
+    first = next(p for p in parts if isinstance(p, Unknown))
+    known_text = any(isinstance(p, str) and p for p in parts)
+    return Unknown(first.what, first.where, first.expr, True if known_text else None, tuple(parts))
+
+
+def _affixes(v: Any) -> tuple[str, str]:
+    """The known prefix and suffix of a value (all of it for a known string)."""
+    if isinstance(v, Unknown):
+        if not v.parts:
+            return "", ""
+        pre = v.parts[0] if isinstance(v.parts[0], str) else ""
+        suf = v.parts[-1] if isinstance(v.parts[-1], str) else ""
+        return pre, suf
+    s = to_str(v)
+    return s, s
+
+
+def _known_to_differ(a: Any, b: Any) -> bool:
+    """Whether a partly known string can't equal the other value whatever its unknowns are."""
+    if isinstance(a, Unknown) and isinstance(b, Unknown):
+        return False
+    u, k = (a, b) if isinstance(a, Unknown) else (b, a)
+    if not u.parts or not isinstance(k, str):
+        return False
+    pre, suf = _affixes(u)
+    ku = k.upper()
+    return not ku.startswith(pre.upper()) or not ku.endswith(suf.upper())
+
+
+def _known_affix(value: Any, affix: Any, start: bool) -> bool | None:
+    if isinstance(affix, Unknown) or not isinstance(value, Unknown):
+        return None
+    pre, suf = _affixes(value)
+    known = pre if start else suf
+    want = to_str(affix).upper()
+    if len(known) >= len(want):
+        return known.upper().startswith(want) if start else known.upper().endswith(want)
+    if not (want.startswith(known.upper()) if start else want.endswith(known.upper())):
+        return False
+    return None
 
 
 def _plain(v: Any) -> Any:
@@ -612,49 +811,97 @@ def strip_template(expr: str) -> str:
     return expr.strip()
 
 
-def evaluate(expr: str, context: dict, *, where: str | None = None, status: str = "success") -> Any:
-    """Evaluate one expression (``${{ }}`` optional) against ``context``.
+def _node(text: str, where: str | None) -> Node:
+    try:
+        return parse(text)
+    except ExpressionSyntaxError as exc:
+        raise ExpressionSyntaxError(exc.reason, where) from None
+
+
+def value(expr: Any, context: dict, *, where: str | None = None, status: str = "success") -> Any:
+    """Evaluate one expression (``${{ }}`` optional) against ``context``; what can't be known
+    comes back as an :class:`Unknown` with its origin (never raised).
 
     ``context`` maps context names (``github``, ``inputs``, ``env``, ``needs``, ``steps``,
     ``matrix``...) to plain values; :class:`PartialDict` and :class:`Unknown` mark what isn't
     known. ``status`` is the job status the status functions see (``success`` by default: the
     verdicts are about the run in which everything before succeeded; ``skipped`` when a needed
-    job was skipped, where ``success()`` and ``failure()`` are both false). Numbers come back as
-    ``float``. Raises :class:`CannotDecide` (with ``where``) or :class:`ExpressionSyntaxError`.
+    job was skipped, where ``success()`` and ``failure()`` are both false; ``unknown`` when that
+    is not known). Numbers come back as ``float``. Raises :class:`ExpressionSyntaxError` for what
+    GitHub rejects, and CannotDecide only for an unknown function.
     """
     if not isinstance(expr, str):
         return expr
     text = strip_template(expr)
     if "${{" in text:
         # a string mixing text and expressions: its value is the interpolated string
-        return interpolate(expr, context, where=where, status=status)
-    try:
-        node = parse(text)
-    except ExpressionSyntaxError as exc:
-        raise ExpressionSyntaxError(exc.reason, where) from None
-    return _Eval(context, text, where, status).run(node)
+        return interpolate_value(expr, context, where=where, status=status)
+    return _Eval(context, text, where, status).run(_node(text, where))
 
 
-def evaluate_condition(expr: Any, context: dict, *, where: str | None = None, status: str = "success") -> bool:
-    """An ``if:`` value as GitHub decides it: implicit ``success() &&`` unless a status function is used."""
+def evaluate(expr: str, context: dict, *, where: str | None = None, status: str = "success") -> Any:
+    """:func:`value`, strict: a result that is not known raises :class:`CannotDecide` naming
+    the expression it depends on and its ``file:line``."""
+    out = value(expr, context, where=where, status=status)
+    if isinstance(out, Unknown):
+        raise _strict_error(out, expr, where)
+    return out
+
+
+def _strict_error(u: Unknown, expr: Any, where: str | None) -> CannotDecide:
+    o = u.origin
+    text = strip_template(str(expr)) if isinstance(expr, str) else str(expr)
+    return CannotDecide(f"cannot decide ${{{{ {text} }}}}: {o.what} is not known offline"
+                        + (f" (from `${{{{ {o.expr} }}}}` at {o.where})" if o.expr and o.where and o.where != where
+                           and o.expr != text else ""), where or o.where)
+
+
+def condition(expr: Any, context: dict, *, where: str | None = None, status: str = "success") -> Any:
+    """An ``if:`` value as GitHub decides it (an implicit ``success() &&`` unless a status
+    function is used), three-valued: True, False, or an :class:`Unknown` naming what it depends on."""
     if expr is None:
-        return status == "success"
+        return _status_ok(status, where)
     if isinstance(expr, bool):
-        return expr and status == "success"
+        return expr and _status_ok(status, where) if expr else False
     if isinstance(expr, (int, float)):
-        return truthy(expr) and status == "success"
+        return _and3(truthy(expr), _status_ok(status, where))
     text = strip_template(str(expr))
     if "${{" in text:
         # "if: ${{ a }} && b" is not one expression: GitHub treats the whole string as a literal
-        return truthy(interpolate(str(expr), context, where=where, status=status)) and status == "success"
-    try:
-        node = parse(text)
-    except ExpressionSyntaxError as exc:
-        raise ExpressionSyntaxError(exc.reason, where) from None
-    value = _Eval(context, text, where, status).run(node)
+        v = interpolate_value(str(expr), context, where=where, status=status)
+        return _and3(truth(v) if truth(v) is not None else v, _status_ok(status, where))
+    node = _node(text, where)
+    v = _Eval(context, text, where, status).run(node)
+    tv = truth(v)
+    tv = tv if tv is not None else (v if isinstance(v, Unknown) else Unknown("condition", where, text))
     if not _uses_status(node):
-        return status == "success" and truthy(value)
-    return truthy(value)
+        return _and3(_status_ok(status, where), tv)
+    return tv
+
+
+def _status_ok(status: str, where: str | None) -> Any:
+    if status == "unknown":
+        return Unknown("success() (whether the jobs it needs succeed is not known offline)", where, "success()")
+    return status == "success"
+
+
+def _and3(a: Any, b: Any) -> Any:
+    """Three-valued and of True/False/Unknown."""
+    if a is False or b is False:
+        return False
+    if isinstance(a, Unknown):
+        return a.with_truth(None)
+    if isinstance(b, Unknown):
+        return b.with_truth(None)
+    return True
+
+
+def evaluate_condition(expr: Any, context: dict, *, where: str | None = None, status: str = "success") -> bool:
+    """:func:`condition`, strict: an unknown outcome raises :class:`CannotDecide` naming its origin."""
+    out = condition(expr, context, where=where, status=status)
+    if isinstance(out, Unknown):
+        raise _strict_error(out, expr, where)
+    return bool(out)
 
 
 def _uses_status(n: Node) -> bool:
@@ -663,8 +910,9 @@ def _uses_status(n: Node) -> bool:
     return any(_uses_status(a) for a in n.args)
 
 
-def interpolate(text: Any, context: dict, *, where: str | None = None, status: str = "success") -> Any:
-    """Replace each ``${{ expr }}`` in ``text`` with its string value; non-strings pass through.
+def interpolate_value(text: Any, context: dict, *, where: str | None = None, status: str = "success") -> Any:
+    """Replace each ``${{ expr }}`` in ``text`` with its value; non-strings pass through. An
+    unknown piece makes the result an :class:`Unknown` (with ``parts`` when text surrounds it).
 
     A string that is exactly one ``${{ expr }}`` keeps the value's type (as GitHub does for
     ``with:`` inputs it then stringifies: callers use :func:`to_str` when they need text).
@@ -681,18 +929,22 @@ def interpolate(text: Any, context: dict, *, where: str | None = None, status: s
         pieces.append(text[i:j])
         _toks, end = _tokenize(text, j + 3, stop_at_close=True)
         inner = text[j + 3:end - 2].strip()
-        try:
-            node = parse(inner)
-        except ExpressionSyntaxError as exc:
-            raise ExpressionSyntaxError(exc.reason, where) from None
-        pieces.append(_Eval(context, inner, where, status).run(node))
+        pieces.append(_Eval(context, inner, where, status).run(_node(inner, where)))
         i = end
     non_empty = [p for p in pieces if not (isinstance(p, str) and p == "")]
     if len(pieces) == 3 and pieces[0] == "" and pieces[2] == "":
         return pieces[1]
     if len(non_empty) == 1 and not isinstance(non_empty[0], str):
         return non_empty[0]
-    return "".join(to_str(p) for p in pieces)
+    return concat(pieces)
+
+
+def interpolate(text: Any, context: dict, *, where: str | None = None, status: str = "success") -> Any:
+    """:func:`interpolate_value`, strict: an unknown piece raises :class:`CannotDecide` naming it."""
+    out = interpolate_value(text, context, where=where, status=status)
+    if isinstance(out, Unknown):
+        raise _strict_error(out, text, where)
+    return out
 
 
 def expression_spans(text: str) -> list[tuple[int, int, str]]:

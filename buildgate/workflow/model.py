@@ -25,14 +25,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from buildgate.errors import CannotDecide, InputError
+from buildgate.errors import CannotDecide
 from buildgate.repo import Repo
-from buildgate.shell import ExpandedCommand, expanded_commands
+from buildgate.shell import ExpandedCommand
 from buildgate.workflow import expressions as ex
-from buildgate.workflow.buildargs import (
-    build_options, csv_lines, docker_args, output_pushes, parse_build_args, parse_images_input, strip_tag,
-)
 from buildgate.workflow.events import Event, matches_filters, path_filter_passes
+from buildgate.workflow.refs import ImageRef
 from buildgate.yamlfile import LineList, YamlDocument
 
 BRANCH_EVENTS = ("push", "pull_request", "pull_request_target")
@@ -142,27 +140,101 @@ class Job:
 
 @dataclass
 class Build:
-    """One image build: a step (in one matrix combination) that builds and maybe pushes."""
+    """One image build: a step (in one matrix combination) that builds, or tags, and maybe pushes.
+
+    ``kind``: ``build-push-action``, ``build-push-action-v1`` (the classic builder), ``buildx``,
+    ``docker-build``, ``bake`` (a bake target, from docker/bake-action or ``docker buildx bake``)
+    or ``imagetools`` (``docker buildx imagetools create``: tags pushed from digests or copied
+    from other images, no context). Values may be :class:`~buildgate.workflow.expressions.Unknown`;
+    they are evaluated when the build is found and read only by the checks that need them.
+    """
 
     job: Job
     step: Step
     matrix: dict[str, Any]
-    kind: str  # "build-push-action" | "buildx" | "docker-build"
-    context: str | None  # as evaluated (default "." for run commands without one)
-    images: list[str]  # image names (no tag), evaluated for a push to the default branch
-    literal_tags: list[str] | None  # image:tag refs when not taken from metadata-action
+    kind: str
+    context: Any  # str | Unknown | None (None: the action's Git context)
+    refs: list[ImageRef]  # the image references it names (with tags when written literally)
     meta_step: Step | None  # the docker/metadata-action step the tags come from
     command: list[str] | None = None  # the shell words for run builds
     shell_conditional: bool = False
     pushed_by: list[ExpandedCommand] = field(default_factory=list)  # later `docker push` commands of its images
+    wf: Any = None  # the Workflow the step is in (a called workflow for `jobs.<id>.uses`)
+    caller: Any = None  # (calling Workflow, calling Job) for a build in a called workflow
+    inputs: Any = None  # the called workflow's inputs, as the caller passes them
+    line: int | None = None  # the command's line in a run: script
+    by_digest: bool = False  # outputs push-by-digest=true: no tag pushed
+    options: dict[str, list[str]] = field(default_factory=dict)  # bake/run options (cache-from, ...)
+    sources: list[str] = field(default_factory=list)  # imagetools: the images it copies from
+    via_steps: list[Step] = field(default_factory=list)  # the `uses: ./action` steps it runs inside
+    meta_job: Job | None = None  # the job of ``meta_step`` when another job computes the tags
+
+    @property
+    def tags_job(self) -> Job:
+        """The job whose metadata-action step computes the tags (this build's, unless handed over)."""
+        return self.meta_job or self.job
+
+    @property
+    def images(self) -> list[str]:
+        """The known image names (normalised), sorted."""
+        return sorted({r.name for r in self.refs if isinstance(r.name, str) and r.name})
+
+    @property
+    def unknown_names(self) -> list[Any]:
+        """The image names it writes that are not known offline."""
+        return [r.name for r in self.refs if not isinstance(r.name, str)]
+
+    @property
+    def literal_tags(self) -> list[str] | None:
+        """``image:tag`` for the known references with a known tag (None when metadata-action tags it)."""
+        if self.meta_step is not None:
+            return None
+        return [f"{r.name}:{r.tag}" for r in self.refs if isinstance(r.name, str) and isinstance(r.tag, str)]
+
+    @property
+    def job_inputs(self) -> Any:
+        """The ``inputs`` its job's ``if:`` sees (a composite action's inputs are the step's only)."""
+        return None if self.via_steps else self.inputs
 
     @property
     def where(self) -> str:
+        if self.line is not None and self.step.run is not None:
+            base = self.step.where("run")
+            path, _, ln = base.rpartition(":")
+            block = "\n" in self.step.run.rstrip("\n")
+            return f"{path}:{int(ln) + self.line}" if block and ln.isdigit() else base
         return self.step.where()
 
     def describe(self) -> str:
-        combo = f" [{', '.join(f'{k}={v}' for k, v in self.matrix.items())}]" if self.matrix else ""
-        return f"job {self.job.id} step '{self.step.label}'{combo}"
+        shown = {k: (v.text("?") if isinstance(v, ex.Unknown) else v) for k, v in self.matrix.items()} \
+            if isinstance(self.matrix, dict) else {}
+        combo = f" [{', '.join(f'{k}={v}' for k, v in shown.items())}]" if shown else ""
+        via = f" (called from job {self.caller[1].id} of {self.caller[0].path})" if self.caller else ""
+        return f"job {self.job.id} step '{self.step.label}'{combo}{via}"
+
+    def value(self, key: str, event: Event) -> Any:
+        """A ``with:`` input of its step for ``event``: a value or an Unknown (None when absent)."""
+        return self.wf.step_value(self.job, self.step, key, event, self.matrix, self.inputs)
+
+    def input(self, key: str, event: Event) -> Any:
+        """:meth:`value`, strict: CannotDecide naming the unknown the input depends on."""
+        v = self.value(key, event)
+        if isinstance(v, ex.Unknown):
+            raise ex.undecided(v, f"`{key}:` of {self.describe()}", self.step.where(key))
+        return v
+
+    def same(self, other: "Build") -> bool:
+        """The same step, matrix combination and command in another event's evaluation."""
+        return (other.wf is self.wf and other.job.id == self.job.id and other.step.index == self.step.index
+                and _combo_key(other.matrix) == _combo_key(self.matrix) and other.line == self.line
+                and other.kind == self.kind and (self.caller is None) == (other.caller is None)
+                and (self.caller is None or self.caller[1].id == other.caller[1].id))
+
+
+def _combo_key(matrix: Any) -> Any:
+    if not isinstance(matrix, dict):
+        return id(matrix)
+    return tuple(sorted((str(k), v.text("?") if isinstance(v, ex.Unknown) else repr(v)) for k, v in matrix.items()))
 
 
 @dataclass
@@ -191,38 +263,72 @@ def has_skip_marker(message: str) -> str | None:
     return None
 
 
+class UnknownMatrix(ex.PartialDict):
+    """A matrix combination computed at run time (``fromJSON(needs.x.outputs.m)``): every key
+    is an Unknown naming the matrix expression; the keys known from ``include:`` stay known."""
+
+
+def _lazy(value: Any, context: dict, where: str) -> Any:
+    """Matrix values may hold ``${{ }}`` (GitHub evaluates the whole strategy)."""
+    if isinstance(value, str) and ex.is_template(value):
+        return ex.value(value, context, where=where)
+    if isinstance(value, list):
+        return [_lazy(v, context, where) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _lazy(v, context, where) for k, v in value.items()}
+    return value
+
+
+def _unknown_combo(origin: ex.Unknown, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    o = origin.origin
+    combo = UnknownMatrix(dict(known or {}), name="matrix")
+    combo.origin = f"the matrix is computed at run time by `${{{{ {o.expr or o.what} }}}}`" + (
+        f" at {o.where}" if o.where else "")
+    return combo
+
+
 def expand_matrix(matrix: Any, where: str, context: dict) -> list[dict[str, Any]]:
-    """The combinations of a simple ``strategy.matrix`` (lists, include, exclude)."""
+    """The combinations of ``strategy.matrix`` (lists, include, exclude; ``${{ }}`` evaluated).
+
+    A matrix, axis or ``include`` computed at run time gives one symbolic combination
+    (:class:`UnknownMatrix`): every leg is evaluated once, with its values unknown."""
     if matrix is None:
         return [{}]
     if isinstance(matrix, str):
-        value = ex.evaluate(matrix, context, where=where)
+        value = ex.value(matrix, context, where=where)
+        if isinstance(value, ex.Unknown):
+            return [_unknown_combo(value)]
         if not isinstance(value, dict):
             raise CannotDecide(f"matrix {matrix!r} does not evaluate to a mapping", where)
         matrix = value
     if not isinstance(matrix, Mapping):
         raise CannotDecide(f"matrix of type {type(matrix).__name__} is not supported", where)
     axes: list[tuple[str, list[Any]]] = []
+    unknown_axis: ex.Unknown | None = None
     for key, values in matrix.items():
         if key in ("include", "exclude"):
             continue
-        if isinstance(values, str) and ex.is_template(values):
-            values = ex.evaluate(values, context, where=where)
+        values = _lazy(values, context, where)
+        if isinstance(values, ex.Unknown):
+            unknown_axis = unknown_axis or values
+            continue
         if not isinstance(values, list):
             raise CannotDecide(f"matrix axis {key!r} is not a list", where)
         axes.append((str(key), list(values)))
+    incl = _lazy(matrix.get("include") or [], context, where)
+    if unknown_axis is not None or isinstance(incl, ex.Unknown):
+        return [_unknown_combo(unknown_axis or incl)]
     combos = [dict(zip([k for k, _ in axes], vals)) for vals in itertools.product(*[v for _, v in axes])] if axes else []
     if len(combos) > MAX_MATRIX:
         raise CannotDecide(f"matrix has {len(combos)} combinations (over {MAX_MATRIX})", where)
-    excl = matrix.get("exclude") or []
+    excl = _lazy(matrix.get("exclude") or [], context, where)
     if not isinstance(excl, list):
         raise CannotDecide("matrix exclude is not a list", where)
     for e in excl:
         if isinstance(e, Mapping):
             combos = [c for c in combos if not all(c.get(k) == v for k, v in e.items())]
-    incl = matrix.get("include") or []
-    if isinstance(incl, str):
-        raise CannotDecide(f"matrix include {incl!r} is an expression", where)
+    if not isinstance(incl, list):
+        raise CannotDecide("matrix include is not a list", where)
     originals = [dict(c) for c in combos]
     for inc in incl:
         if not isinstance(inc, Mapping):
@@ -242,8 +348,11 @@ def expand_matrix(matrix: Any, where: str, context: dict) -> list[dict[str, Any]
 class Workflow:
     """A parsed workflow file."""
 
-    def __init__(self, doc: YamlDocument, repository: str = "ardenone/moltbook-org") -> None:
+    def __init__(self, doc: YamlDocument, repository: str = "ardenone/moltbook-org", repo: Repo | None = None) -> None:
         self.doc = doc
+        self.repo = repo
+        self._builds_cache: dict[tuple, list[Build]] = {}
+        self._called: dict[str, Any] = {}
         self.path = doc.path
         self.repository = repository
         self.problems: list[tuple[str, str]] = []  # (message, where)
@@ -254,7 +363,7 @@ class Workflow:
         self.env: Mapping[str, Any] = {}
         self.permissions = Permissions(None, 0)
         self.jobs: dict[str, Job] = {}
-        self._job_cache: dict[tuple, Decision] = {}
+        self._job_cache: dict[tuple, Any] = {}
         self._parse()
 
     def where(self, line: int | None = None) -> str:
@@ -437,17 +546,52 @@ class Workflow:
     def github(self, event: Event) -> ex.PartialDict:
         ctx = event.github_context()
         owner = self.repository.split("/", 1)[0]
+        # The event is a probe buildgate chooses, so its payload is known: a run by a person of
+        # the team (not a bot), a plain commit, a pull request from a branch of this repository.
+        # Only what is secret or computed at run time stays unknown (the token, step outputs...).
         ctx.update(repository=self.repository, repository_owner=owner, workflow=self.name or self.path,
                    server_url="https://github.com", api_url="https://api.github.com",
-                   token=ex.Unknown("github.token"), actor=ex.Unknown("github.actor"),
-                   run_id=ex.Unknown("github.run_id"), run_number=ex.Unknown("github.run_number"),
-                   run_attempt=ex.Unknown("github.run_attempt"))
-        ctx["event"]["repository"].update(full_name=self.repository, name=self.repository.split("/")[-1])
+                   token=ex.Unknown("github.token"), actor=owner, triggering_actor=owner,
+                   run_id="1000001", run_number="42", run_attempt="1", job=ex.Unknown("github.job"))
+        payload = ctx["event"]
+        payload["repository"].update(full_name=self.repository, name=self.repository.split("/")[-1],
+                                     owner={"login": owner}, fork=False, private=False)
+        payload["sender"] = {"login": owner, "type": "User"}
+        repo_info = {"full_name": self.repository, "fork": False, "name": self.repository.split("/")[-1]}
+        if event.is_pr_event:
+            pr = payload["pull_request"]
+            pr["head"].update(repo=dict(repo_info), label=f"{owner}:{event.head_ref}")
+            pr["base"].update(repo=dict(repo_info), sha=event.sha)
+            pr.update(draft=False, merged=False, state="open", labels=[], title="Change the images",
+                      user={"login": owner}, author_association="MEMBER")
+            payload.setdefault("action", "synchronize")
+        else:
+            payload.setdefault("pull_request", None)
+        if event.name == "push":
+            payload["head_commit"].update(message="Change the images", author={"name": owner})
+            payload.setdefault("created", False)
+            payload.setdefault("deleted", False)
+            payload.setdefault("forced", False)
+        if event.name == "release":
+            payload["release"] = {"tag_name": event.tag, "name": event.tag, "prerelease": False, "draft": False}
+            payload["action"] = "published"
+        if event.name == "create":
+            payload.update(ref=event.ref_name, ref_type=event.ref_type)
+        if event.name != "workflow_dispatch":
+            payload.setdefault("inputs", None)
+        if event.name == "workflow_call":  # seen alone, a called workflow's event is its caller's
+            why = "the calling workflow's event"
+            for key in ("event_name", "ref", "ref_name", "ref_type", "base_ref", "head_ref", "sha"):
+                ctx[key] = ex.Unknown(f"github.{key} ({why})")
+            ctx["event"] = ex.PartialDict({"repository": ctx["event"]["repository"]}, name="github.event", origin=why)
         return _partial(ctx, "github")
 
-    def base_context(self, event: Event) -> dict[str, Any]:
-        """``github`` and ``inputs`` for ``event`` (dispatch inputs get their declared defaults)."""
-        inputs: dict[str, Any] = {}
+    def base_context(self, event: Event, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``github`` and ``inputs`` for ``event`` (dispatch inputs get their declared defaults;
+        a called workflow gets ``inputs`` from its caller, or unknowns when seen alone)."""
+        if inputs is not None:
+            return {"github": self.github(event), "inputs": dict(inputs)}
+        out: dict[str, Any] = {}
         if event.name == "workflow_dispatch":
             spec = self.triggers.get("workflow_dispatch")
             decl = spec.config.get("inputs") if spec else None
@@ -460,45 +604,64 @@ class Workflow:
                         val = val.lower() == "true"
                     elif typ == "number" and isinstance(val, str):
                         val = ex.to_num(val)
-                    inputs[str(k)] = "" if val is None and typ in (None, "string", "choice", "environment") else val
+                    out[str(k)] = "" if val is None and typ in (None, "string", "choice", "environment") else val
             for k, v in event.inputs.items():
-                inputs.setdefault(k, v)
-        return {"github": self.github(event), "inputs": inputs}
+                out.setdefault(k, v)
+        elif event.name == "workflow_call":
+            spec = self.triggers.get("workflow_call")
+            decl = spec.config.get("inputs") if spec else None
+            line = spec.line if spec else self.on_line
+            for k in decl if isinstance(decl, Mapping) else []:
+                out[str(k)] = ex.Unknown(f"inputs.{k} (set by the calling workflow)", self.where(line))
+            return {"github": self.github(event), "inputs": ex.PartialDict(out, name="inputs",
+                                                                           origin="set by the calling workflow")}
+        return {"github": self.github(event), "inputs": out}
 
-    def env_context(self, event: Event, *layers: Mapping[str, Any], extra: dict | None = None) -> dict[str, Any]:
-        """``env`` built from layers (workflow, job, step), each value interpolated or Unknown."""
-        ctx = dict(self.base_context(event))
+    def env_context(self, event: Event, *layers: Mapping[str, Any], extra: dict | None = None,
+                    inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """``env`` built from layers (workflow, job, step), each value interpolated (an Unknown
+        when it can't be known offline; it keeps its origin)."""
+        ctx = dict(self.base_context(event, inputs))
         ctx.update(extra or {})
         env: dict[str, Any] = {}
         for layer in layers:
+            line_of = getattr(layer, "line_of", None)
             for k, v in (layer or {}).items():
+                where = self.where(line_of(k)) if line_of else self.path
                 try:
-                    val = ex.interpolate(v, {**ctx, "env": dict(env)})
-                    env[str(k)] = ex.to_str(val) if not isinstance(val, ex.Unknown) else val
+                    val = ex.interpolate_value(v, {**ctx, "env": dict(env)}, where=where)
                 except CannotDecide as exc:
-                    env[str(k)] = ex.Unknown(f"env {k}: {exc.reason}")
-                except InputError as exc:
-                    env[str(k)] = ex.Unknown(f"env {k}: {exc.reason}")
+                    val = ex.Unknown(f"env {k}: {exc.reason}", where)
+                env[str(k)] = val if isinstance(val, ex.Unknown) else ex.to_str(val)
         return env
 
-    def shell_env(self, event: Event, job: Job, step: Step, matrix: dict | None = None) -> dict[str, str]:
-        """Environment a ``run:`` script sees: the runner's GITHUB_* variables plus env layers."""
-        out = {
+    def shell_env(self, event: Event, job: Job, step: Step, matrix: dict | None = None,
+                  inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Environment a ``run:`` script sees: the runner's GITHUB_* variables plus env layers
+        (values may be Unknown)."""
+        out: dict[str, Any] = {
             "GITHUB_SHA": event.sha, "GITHUB_REF": event.ref, "GITHUB_REF_NAME": event.ref_name,
             "GITHUB_REF_TYPE": event.ref_type, "GITHUB_EVENT_NAME": event.name,
             "GITHUB_REPOSITORY": self.repository, "GITHUB_REPOSITORY_OWNER": self.repository.split("/")[0],
             "GITHUB_HEAD_REF": event.head_ref, "GITHUB_BASE_REF": event.base_ref,
         }
-        env = self.env_context(event, self.env, job.env, step.env, extra={"matrix": matrix or {}})
-        out.update({k: v for k, v in env.items() if isinstance(v, str)})
+        if event.name == "workflow_call":
+            gh = self.github(event)
+            for var, key in (("GITHUB_SHA", "sha"), ("GITHUB_REF", "ref"), ("GITHUB_REF_NAME", "ref_name"),
+                             ("GITHUB_EVENT_NAME", "event_name"), ("GITHUB_HEAD_REF", "head_ref"),
+                             ("GITHUB_BASE_REF", "base_ref"), ("GITHUB_REF_TYPE", "ref_type")):
+                out[var] = gh[key]
+        env = self.env_context(event, self.env, job.env, step.env, extra={"matrix": matrix or {}}, inputs=inputs)
+        out.update(env)
         return out
 
     def step_context(self, event: Event, job: Job, step: Step, matrix: dict | None = None,
-                     include_step_env: bool = True) -> dict[str, Any]:
-        ctx = self.base_context(event)
-        ctx["matrix"] = dict(matrix or {})
+                     include_step_env: bool = True, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        ctx = self.base_context(event, inputs)
+        ctx["matrix"] = matrix if isinstance(matrix, ex.PartialDict) else dict(matrix or {})
         layers = [self.env, job.env] + ([step.env] if include_step_env else [])
-        ctx["env"] = self.env_context(event, *layers, extra={"matrix": ctx["matrix"]})
+        ctx["env"] = _runtime_env(self.env_context(event, *layers, extra={"matrix": ctx["matrix"]}, inputs=inputs),
+                                  job.steps[: step.index])
         ctx["needs"] = {n: {"result": "success", "outputs": ex.PartialDict(name=f"needs.{n}.outputs")} for n in job.needs}
         steps_ctx = ex.PartialDict(name="steps")
         for prev in job.steps[: step.index]:
@@ -545,6 +708,8 @@ class Workflow:
                                 self.where(_line(trig.config, kind)))
             if trig.types is not None and not {"opened", "synchronize", "reopened"} & set(trig.types):
                 return Decision(False, f"types {trig.types} exclude opened/synchronize", self.where(_line(trig.config, "types")))
+        elif event.name == "release" and trig.types is not None and not {"published", "created", "released"} & set(trig.types):
+            return Decision(False, f"types {trig.types} exclude published", self.where(_line(trig.config, "types")))
         if event.name in BRANCH_EVENTS and (trig.paths is not None or trig.paths_ignore is not None):
             if changed is None:
                 raise CannotDecide(f"{event.name} has path filters; the changed paths are not known", where)
@@ -556,166 +721,182 @@ class Workflow:
                                 self.where(_line(trig.config, kind)))
         return Decision(True, f"{event.describe()} triggers", where)
 
-    def job_runs(self, job_id: str, event: Event) -> Decision:
-        """Does the job run for ``event`` (given the workflow runs)? Follows ``needs`` and ``if:``."""
-        key = (job_id, _event_key(event))
+    def job_runs(self, job_id: str, event: Event, inputs: Mapping[str, Any] | None = None) -> Decision:
+        """Does the job run for ``event`` (given the workflow runs)? Follows ``needs`` and ``if:``;
+        CannotDecide names the expression it depends on."""
+        key = (job_id, _event_key(event), id(inputs))
         if key in self._job_cache:
-            return self._job_cache[key]
+            cached = self._job_cache[key]
+            if isinstance(cached, CannotDecide):
+                raise cached
+            return cached
         self._job_cache[key] = Decision(False, "cycle in needs")  # guards against cycles
+        try:
+            dec = self._job_runs(job_id, event, inputs)
+        except CannotDecide as exc:
+            self._job_cache[key] = exc
+            raise
+        self._job_cache[key] = dec
+        return dec
+
+    def _job_runs(self, job_id: str, event: Event, inputs: Mapping[str, Any] | None) -> Decision:
         job = self.jobs[job_id]
         results: dict[str, dict[str, Any]] = {}
         status = "success"
+        undecided: CannotDecide | None = None
         for n in job.needs:
             if n not in self.jobs:
                 raise CannotDecide(f"job {job_id} needs unknown job {n!r}", job.where("needs"))
-            d = self.job_runs(n, event)
+            try:
+                d = self.job_runs(n, event, inputs)
+            except CannotDecide as exc:
+                undecided = undecided or exc
+                results[n] = {"result": ex.Unknown(f"needs.{n}.result ({exc.reason})", exc.where),
+                              "outputs": ex.PartialDict(name=f"needs.{n}.outputs")}
+                if status == "success":
+                    status = "unknown"
+                continue
             results[n] = {"result": "success" if d.ok else "skipped",
                           "outputs": ex.PartialDict(name=f"needs.{n}.outputs")}
             if not d.ok:
                 status = "skipped"
-        ctx = self.base_context(event)
+        ctx = self.base_context(event, inputs)
         ctx["needs"] = results
         where = job.where("if") if "if" in job.raw else job.where()
         if job.if_ is None:
-            if status != "success":
-                skipped = [n for n, r in results.items() if r["result"] != "success"]
-                dec = Decision(False, f"needs {', '.join(skipped)}, which did not run", job.where("needs"))
-            else:
-                dec = Decision(True, "no if:", where)
-        else:
-            # a skipped need makes success() false; failure() stays false (nothing failed)
-            ok = ex.evaluate_condition(job.if_, ctx, where=where, status=status)
-            dec = Decision(ok, f"if: {job.if_} is {str(ok).lower()} for {event.describe()}", where)
-        self._job_cache[key] = dec
-        return dec
+            if status == "skipped":
+                skipped = [n for n, r in results.items() if r["result"] == "skipped"]
+                return Decision(False, f"needs {', '.join(skipped)}, which did not run", job.where("needs"))
+            if status == "unknown" and undecided is not None:
+                raise undecided
+            return Decision(True, "no if:", where)
+        # a skipped need makes success() false; failure() stays false (nothing failed)
+        ok = ex.condition(job.if_, ctx, where=where, status=status)
+        if isinstance(ok, ex.Unknown):
+            raise ex.undecided(ok, f"whether job {job_id} runs on {event.describe()}", where)
+        return Decision(bool(ok), f"if: {job.if_} is {str(bool(ok)).lower()} for {event.describe()}", where)
 
-    def step_runs(self, job: Job, step: Step, event: Event, matrix: dict | None = None) -> Decision:
+    def step_runs(self, job: Job, step: Step, event: Event, matrix: dict | None = None,
+                  inputs: Mapping[str, Any] | None = None) -> Decision:
         where = step.where("if") if "if" in step.raw else step.where()
         if step.if_ is None:
             return Decision(True, "no if:", where)
-        ctx = self.step_context(event, job, step, matrix, include_step_env=False)
-        ok = ex.evaluate_condition(step.if_, ctx, where=where)
-        return Decision(ok, f"if: {step.if_} is {str(ok).lower()} for {event.describe()}", where)
+        ctx = self.step_context(event, job, step, matrix, include_step_env=False, inputs=inputs)
+        ok = ex.condition(step.if_, ctx, where=where)
+        if isinstance(ok, ex.Unknown):
+            raise ex.undecided(ok, f"whether step '{step.label}' runs on {event.describe()}", where)
+        return Decision(bool(ok), f"if: {step.if_} is {str(bool(ok)).lower()} for {event.describe()}", where)
 
-    def step_input(self, job: Job, step: Step, key: str, event: Event, matrix: dict | None = None) -> Any:
-        """A ``with:`` input of ``step`` evaluated for ``event`` (None when absent)."""
+    def step_value(self, job: Job, step: Step, key: str, event: Event, matrix: dict | None = None,
+                   inputs: Mapping[str, Any] | None = None) -> Any:
+        """A ``with:`` input of ``step`` for ``event``: its value, an Unknown, or None when absent."""
         if key not in step.with_:
             return None
-        ctx = self.step_context(event, job, step, matrix)
-        return ex.interpolate(step.with_[key], ctx, where=step.where(key))
+        ctx = self.step_context(event, job, step, matrix, inputs=inputs)
+        return ex.interpolate_value(step.with_[key], ctx, where=step.where(key))
 
-    def matrices(self, job: Job, event: Event) -> list[dict[str, Any]]:
+    def step_input(self, job: Job, step: Step, key: str, event: Event, matrix: dict | None = None,
+                   inputs: Mapping[str, Any] | None = None) -> Any:
+        """:meth:`step_value`, strict: CannotDecide naming what it depends on."""
+        v = self.step_value(job, step, key, event, matrix, inputs)
+        if isinstance(v, ex.Unknown):
+            raise ex.undecided(v, f"`{key}:` of step '{step.label}'", step.where(key))
+        return v
+
+    def matrices(self, job: Job, event: Event, inputs: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         raw = job.raw.get("strategy")
         where = job.where("strategy")
-        return expand_matrix(job.matrix, where, self.base_context(event)) if isinstance(raw, Mapping) else [{}]
+        if not isinstance(raw, Mapping):
+            return [{}]
+        ctx = self.base_context(event, inputs)
+        ctx["needs"] = {n: {"result": "success", "outputs": ex.PartialDict(name=f"needs.{n}.outputs")} for n in job.needs}
+        return expand_matrix(job.matrix, where, ctx)
 
     def effective_permissions(self, job: Job) -> Permissions:
         """Job permissions replace workflow permissions entirely."""
         return job.permissions if job.permissions is not None else self.permissions
 
+    def build_permissions(self, build: "Build") -> Permissions:
+        """The token permissions of the job a build runs in; in a called workflow, what it
+        declares capped by the calling job's (it can only lower them), or the caller's."""
+        own = build.wf.effective_permissions(build.job)
+        if build.caller is None:
+            return own
+        caller_wf, caller_job = build.caller
+        theirs = caller_wf.effective_permissions(caller_job)
+        if own.scopes is None:
+            return theirs
+        if theirs.scopes is None:
+            return own
+        order = {"none": 0, "read": 1, "write": 2}
+        capped = {s: min(own.level(s) or "none", theirs.level(s) or "none", key=lambda x: order.get(x, 0))
+                  for s in PERMISSION_SCOPES}
+        return Permissions(capped, own.line, own.raw)
+
     # -- builds ------------------------------------------------------------------------------
+    def called(self, job: Job) -> "Workflow | None":
+        """The workflow a ``jobs.<id>.uses: ./.github/workflows/x.yml`` job calls, read from this
+        repository (None for a workflow of another repository, or when it can't be read)."""
+        from buildgate.workflow.discover import called_workflow
+
+        return called_workflow(self, job)
+
     def builds(self, event: Event) -> list[Build]:
-        """Every image build in the workflow, with names evaluated for ``event``."""
-        out: list[Build] = []
-        for job in self.jobs.values():
-            for matrix in self.matrices(job, event):
-                for step in job.steps:
-                    if step.action == "docker/build-push-action":
-                        out.append(self._action_build(job, step, matrix, event))
-                    elif step.run and re.search(r"\b(docker|podman)\b", step.run):
-                        out.extend(self._run_builds(job, step, matrix, event))
-        return out
+        """Every image build in the workflow (and in the local workflows it calls), with names
+        evaluated for ``event`` (unknown ones as Unknowns)."""
+        from buildgate.workflow.discover import find_builds
 
-    def _meta_for(self, job: Job, step: Step, tags_value: Any) -> Step | None:
-        refs = set()
-        for e in ex.expressions_in(tags_value) if isinstance(tags_value, str) else []:
-            m = re.match(r"^steps\.([A-Za-z0-9_-]+)\.outputs\.(tags|json)\b", e.replace("['", ".").replace("']", ""))
-            if m:
-                refs.add(m.group(1))
-        for s in job.steps[: step.index]:
-            if s.id in refs and s.action == "docker/metadata-action":
-                return s
-        return None
-
-    def _action_build(self, job: Job, step: Step, matrix: dict, event: Event) -> Build:
-        ctx_val = self.step_input(job, step, "context", event, matrix)
-        context = ex.to_str(ctx_val) if ctx_val is not None else None  # None: the git context
-        tags_raw = step.with_.get("tags")
-        meta = self._meta_for(job, step, tags_raw)
-        images: list[str] = []
-        literal: list[str] | None = None
-        if meta is not None:
-            imgs = self.step_input(job, meta, "images", event, matrix)
-            images = [name for name, _en in parse_images_input(imgs)]
-        elif tags_raw is not None:
-            tags = self.step_input(job, step, "tags", event, matrix)
-            literal = [t for line in csv_lines(tags) for t in line.split(",") if t.strip()]
-            literal = [t.strip() for t in literal]
-            images = sorted({strip_tag(t) for t in literal})
-        return Build(job, step, dict(matrix), "build-push-action", context, images, literal, meta)
-
-    def _run_builds(self, job: Job, step: Step, matrix: dict, event: Event) -> list[Build]:
-        ctx = self.step_context(event, job, step, matrix)
-        script = ex.interpolate(step.run, ctx, where=step.where("run"))
-        script = ex.to_str(script)
-        env = self.shell_env(event, job, step, matrix)
-        out = []
-        cmds = expanded_commands(script, env)
-        pushed = [c for c in cmds if (docker_args(c.words) or ("", []))[0] == "push"]
-        for c in cmds:
-            parsed = docker_args(c.words)
-            if parsed is None or parsed[0] == "push":
-                continue
-            verb, args = parsed
-            opts = parse_build_args(args)
-            tags = opts.get("-t", []) + opts.get("--tag", [])
-            pos = opts["_positional"]
-            images = sorted({strip_tag(t) for t in tags})
-            b = Build(job, step, dict(matrix), "buildx" if verb == "buildx" else "docker-build",
-                      pos[-1] if pos else None, images, tags, None, command=c.words,
-                      shell_conditional=c.conditional,
-                      pushed_by=[p for p in pushed if any(strip_tag(w) in images for w in p.words[2:])])
-            out.append(b)
-        return out
+        key = _event_key(event)
+        if key not in self._builds_cache:
+            self._builds_cache[key] = find_builds(self, event)
+        return self._builds_cache[key]
 
     def build_pushes(self, build: Build, event: Event) -> Decision:
         """Does this build push for ``event``, assuming its job and step run?"""
-        step = build.step
-        if build.kind == "build-push-action":
-            push = self.step_input(build.job, step, "push", event, build.matrix)
-            outputs = self.step_input(build.job, step, "outputs", event, build.matrix)
-            where = step.where("push") if "push" in step.with_ else step.where()
-            if outputs is not None and output_pushes(csv_lines(outputs)):
-                return Decision(True, f"outputs {ex.to_str(outputs).strip()!r} push", step.where("outputs"))
-            if push is None:
-                return Decision(False, "push: not set (defaults to false)", where)
-            val = push if isinstance(push, bool) else ex.to_str(push).strip().lower() == "true"
-            return Decision(bool(val), f"push: {step.with_.get('push')} is {str(bool(val)).lower()} for {event.describe()}", where)
-        words = build.command or []
-        opts = build_options(words)
-        where = step.where("run")
-        pushes = "--push" in opts or output_pushes(opts.get("--output", []) + opts.get("-o", []))
-        conditional = build.shell_conditional
-        later = build.pushed_by
-        if later:
-            pushes = True
-            conditional = conditional or any(p.conditional for p in later)
-        if pushes and conditional:
-            raise CannotDecide("the push in this run: step is guarded by shell logic (if/case/&&), which is not evaluated", where)
-        return Decision(pushes, f"{' '.join(words[:3])} {'pushes' if pushes else 'does not push'}", where)
+        from buildgate.workflow.discover import build_pushes
+
+        return build_pushes(build, event)
 
     def pushes(self, build: Build, event: Event, changed: Iterable[str] | None = None) -> Decision:
-        """The whole chain for ``event``: workflow triggers, job runs, step runs, build pushes."""
+        """The whole chain for ``event``: workflow triggers, (calling job runs,) job runs, step
+        runs, build pushes. CannotDecide names the expression a link depends on."""
         t = self.trigger(event, changed)
         if not t.ok:
             return Decision(False, f"workflow does not run: {t.reason}", t.where)
-        j = self.job_runs(build.job.id, event)
+        if build.caller is not None:
+            caller_wf, caller_job = build.caller
+            c = caller_wf.job_runs(caller_job.id, event)
+            if not c.ok:
+                return Decision(False, f"job {caller_job.id} does not run: {c.reason}", c.where)
+        j = build.wf.job_runs(build.job.id, event, build.job_inputs)
         if not j.ok:
             return Decision(False, f"job {build.job.id} does not run: {j.reason}", j.where)
-        s = self.step_runs(build.job, build.step, event, build.matrix)
+        for outer in build.via_steps:  # a local composite action's step runs when the action does
+            s = build.wf.step_runs(build.wf.jobs[build.job.id], outer, event, build.matrix)
+            if not s.ok:
+                return Decision(False, f"step '{outer.label}' does not run: {s.reason}", s.where)
+        s = build.wf.step_runs(build.job, build.step, event, build.matrix, build.inputs)
         if not s.ok:
             return Decision(False, f"step '{build.step.label}' does not run: {s.reason}", s.where)
         return self.build_pushes(build, event)
+
+
+_ENV_WRITE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=[^\n]*>>\s*\"?\$\{?GITHUB_ENV")
+
+
+def _runtime_env(env: dict[str, Any], earlier: list[Step]) -> dict[str, Any]:
+    """``env`` as a later step sees it: what earlier ``run:`` steps write to ``$GITHUB_ENV`` is
+    not known offline (those names become unknown, and so does any name when a step writes
+    there in a way not read here)."""
+    writers = [s for s in earlier if s.run and "GITHUB_ENV" in s.run]
+    if not writers:
+        return env
+    out = ex.PartialDict(env, name="env", origin=f"written to $GITHUB_ENV by step '{writers[-1].label}' at "
+                                                 f"{writers[-1].where('run')}")
+    for s in writers:
+        for name in _ENV_WRITE.findall(s.run or ""):
+            out.pop(name, None)
+    return out
 
 
 def _event_key(event: Event) -> tuple:
@@ -736,8 +917,8 @@ def load_workflow(repo: Repo, path: str, repository: str = "ardenone/moltbook-or
     doc = repo.load_yaml(path)
     key = (id(doc), repository)
     wf = _WF_CACHE.get(key)
-    if wf is None or wf.doc is not doc:
-        wf = Workflow(doc, repository)
+    if wf is None or wf.doc is not doc or wf.repo is not repo:
+        wf = Workflow(doc, repository, repo)
         if len(_WF_CACHE) > 512:
             _WF_CACHE.clear()
         _WF_CACHE[key] = wf

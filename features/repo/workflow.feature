@@ -29,9 +29,9 @@ Feature: The build workflow
     Then it builds both images with Buildx from their contexts
 
   @repo @W5
-  Scenario: It pushes to GHCR, and never on a pull request
+  Scenario: It pushes each image to its registry, and never on a pull request
     Given the build workflow of the target
-    Then it pushes to GHCR with the workflow token, and never on a pull request
+    Then it pushes each image to its registry with credentials that registry accepts, and never on a pull request
 
   @repo @W6
   Scenario: Images are tagged with the branch name, the commit SHA and latest
@@ -51,7 +51,11 @@ Feature: The build workflow
   @repo @W9
   Scenario: A job writes the new tags into the kustomization after both builds
     Given the build workflow of the target
-    Then a job updates the kustomization after both builds, only on push to the default branch, with a bounded push retry
+    Then a job updates the kustomization after both builds
+    And that job runs only on a push to the default branch
+    And that job may write the repository's contents
+    And that job commits the kustomization change
+    And that job retries a rejected push a bounded number of times
 
   @repo @W10
   Scenario: The tag written to the kustomization is one the build pushed
@@ -62,3 +66,7 @@ Feature: The build workflow
   Scenario: Every tag computed for every triggering event is valid
     Given the build workflow of the target
     Then every tag computed for every triggering event is a valid image tag
+
+  @repo @W12
+  Scenario: One workflow owns each image tag
+    Then no two workflows or jobs push the same image tag on the same event

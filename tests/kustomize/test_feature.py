@@ -30,14 +30,17 @@ def test_hand_edited_tag_fails_k3_only(tmp_path):
     assert f"hand-edited in {edit[:7]} by Dana Developer" in report["criteria"]["K3"]["message"]
 
 
-def test_hostile_resource_is_an_error_naming_file_and_line(tmp_path):
+def test_hostile_resource_fails_k1_naming_file_and_line(tmp_path):
+    """A kustomization that does not render (here: a resource outside the repository, which
+    kustomize refuses too) fails K1: the repository is broken, the audit is not."""
     sb = sandbox(tmp_path)
     mutate(sb, {KUST: sandbox_kust(sb).replace("resources:\n", "resources:\n  - ../../etc\n", 1)})
     code, report, out = _run(sb.path)
     assert code == 1, out
     got = verdicts(report)
-    assert got["K1"] == "error" and got["K2"] == "pass"
-    assert "k8s/kustomization.yml:5: resource '../../etc' leaves the repository" in report["criteria"]["K1"]["message"]
+    assert got["K1"] == "fail" and got["K2"] == "pass"
+    msg = report["criteria"]["K1"]["message"]
+    assert "resource '../../etc' leaves the repository (at k8s/kustomization.yml:5)" in msg and "to render" in msg
     assert "Traceback" not in report["criteria"]["K1"]["message"]
 
 

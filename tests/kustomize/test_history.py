@@ -142,11 +142,25 @@ def test_shallow_clone_missing_the_commit_cannot_be_decided(tmp_path):
         k2(Repo(clone))
 
 
-def test_image_without_newtag_cannot_be_decided(tmp_path):
+def test_k2_judges_the_newtags_present(tmp_path):
+    """An image with no entry is K1's failure: K2 judges the entries present, and says so."""
     sb = sandbox(tmp_path)
     text = sandbox_kust(sb)
     mutate(sb, {KUST: text[:text.index("  - name: ghcr.io/ardenone/moltbook-frontend")]}, who=BOT)
-    with pytest.raises(CannotDecide, match="no newTag for ghcr.io/ardenone/moltbook-frontend"):
+    result = k2(sb.target.repo())
+    assert result.ok, result.message
+    assert any("moltbook-frontend: no newTag" in e and "not judged" in e for e in result.evidence)
+    bad = text[:text.index("  - name: ghcr.io/ardenone/moltbook-frontend")].replace(f"newTag: {sb.new_tag}", "newTag: latest")
+    mutate(sb, {KUST: bad}, who=BOT)
+    result = k2(sb.target.repo())
+    assert not result.ok and "'latest', which is not a commit sha" in result.message
+
+
+def test_no_newtag_at_all_is_nothing_to_judge(tmp_path):
+    sb = sandbox(tmp_path)
+    text = sandbox_kust(sb)
+    mutate(sb, {KUST: text[:text.index("images:")]}, who=BOT)
+    with pytest.raises(CannotDecide, match="no newTag for any built image"):
         k2(sb.target.repo())
 
 

@@ -14,8 +14,8 @@ from buildgate.kustomize import (
     deployments_images,
     image_matches,
     render,
-    split_image,
 )
+from buildgate.reference import split as split_image
 from buildgate.repo import Repo
 from tests.kustomize.helpers import KUST, History, mutate, path_without_kubectl, sandbox, sandbox_kust
 
@@ -392,3 +392,22 @@ def test_deployments_images_leaves_unset_namespaces_empty(tmp_path):
     mutate(sb, {KUST: sandbox_kust(sb).replace("namespace: moltbook\n", "")})
     images = deployments_images(render(sb.target.repo(), KUST, kubectl=False))
     assert ("", "moltbook-api", "api") in images
+
+
+@pytest.mark.parametrize("kubectl", [True, False])
+def test_kustomization_that_does_not_render_fails_k1(tmp_path, kubectl):
+    """A missing resource breaks the repository's deployment: K1 fails (no error) at file:line."""
+    sb = sandbox(tmp_path)
+    mutate(sb, {KUST: sandbox_kust(sb).replace("resources:\n", "resources:\n  - gone.yml\n", 1)})
+    repo = sb.target.repo()
+    result = k1_overrides_apply(Kustomization.load(repo, KUST), lambda: render(repo, KUST, kubectl=kubectl), IMAGES)
+    assert not result.ok
+    assert result.message.startswith("expected k8s/kustomization.yml to render (kustomize build); found ")
+    assert "(at k8s/kustomization.yml" in result.message and "gone.yml" in result.message
+
+
+def test_names_compare_by_the_reference_grammar(tmp_path):
+    """``docker.io/acme/api`` and ``acme/api`` are one image for the kustomization's entries."""
+    k = Kustomization("k.yml", None, [ImageOverride("acme/api", None, "abc1234", None, "k.yml", 3)])  # type: ignore[arg-type]
+    assert k.entries_for("docker.io/acme/api") and k.entries_for("index.docker.io/acme/api")
+    assert not k.entries_for("ghcr.io/acme/api")

@@ -13,8 +13,8 @@ from buildgate.oci import (
     DockerConfigCredentials,
     EnvCredentials,
     client_from_target,
-    split_image,
 )
+from buildgate.oci.client import _registry_name
 from buildgate.oci.attestations import commit_matches, provenance_claims
 from buildgate.repo_url import repo_key
 from buildgate.oci.auth import parse_challenge
@@ -74,10 +74,10 @@ def test_parse_challenge():
     assert parse_challenge(None) is None
 
 
-def test_split_image_and_sanitize():
-    assert split_image("ghcr.io/ardenone/moltbook-api") == ("ghcr.io", "ardenone/moltbook-api")
-    assert split_image("nginx") == ("docker.io", "library/nginx")
-    assert split_image("localhost:5000/x") == ("localhost:5000", "x")
+def test_registry_name_and_sanitize():
+    assert _registry_name("ghcr.io/ardenone/moltbook-api") == ("ghcr.io", "ardenone/moltbook-api")
+    assert _registry_name("nginx") == ("docker.io", "library/nginx")
+    assert _registry_name("localhost:5000/x") == ("localhost:5000", "x")
     assert safe_url("https://user:pw@h.example/v2/x?sig=abc#f") == "https://h.example/v2/x"
 
 

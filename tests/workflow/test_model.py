@@ -16,6 +16,7 @@ from buildgate.target import Target
 from buildgate.workflow import checks as wc
 from buildgate.workflow import events as E
 from buildgate.workflow.events import path_filter_passes
+from buildgate.workflow.expressions import PartialDict
 from buildgate.workflow.model import Workflow, expand_matrix, load_workflow
 from buildgate.yamlfile import YamlDocument, parse_yaml
 
@@ -187,16 +188,29 @@ def test_jobs_if_needs_permissions_and_matrix_builds() -> None:
 
 
 def test_undecidable_if_is_cannot_decide_with_location() -> None:
-    wf = Workflow(parse_yaml("on: push\njobs:\n  a:\n    if: github.actor == 'me'\n    runs-on: x\n    steps: [{run: echo}]\n", "w.yml"))
+    wf = Workflow(parse_yaml("on: push\njobs:\n  a:\n    if: vars.WHO == 'me'\n    runs-on: x\n    steps: [{run: echo}]\n", "w.yml"))
     with pytest.raises(CannotDecide) as err:
         wf.job_runs("a", E.push_to("main", SHA))
     assert str(err.value).startswith("w.yml:4: cannot decide")
 
 
-def test_matrix_expression_is_undecidable() -> None:
-    with pytest.raises(CannotDecide):
+def test_matrix_computed_at_run_time_is_one_symbolic_leg() -> None:
+    """``fromJSON(needs.a.outputs.m)``: one combination whose values are unknown, naming the matrix."""
+    (combo,) = expand_matrix("${{ fromJSON(needs.a.outputs.m) }}", "w.yml:9",
+                             {"needs": {"a": {"outputs": PartialDict(name="needs.a.outputs")}}})
+    from buildgate.workflow import expressions as ex
+
+    v = ex.value("matrix.image", {"matrix": combo}, where="w.yml:20")
+    assert isinstance(v, ex.Unknown) and "fromJSON(needs.a.outputs.m)" in v.describe() and "w.yml:9" in v.describe()
+    with pytest.raises(CannotDecide):  # invalid JSON that is known is GitHub's error too
         expand_matrix("${{ fromJSON(needs.a.outputs.m) }}", "w.yml:9", {"needs": {}})
     assert expand_matrix({"a": [1, 2], "b": ["x"], "exclude": [{"a": 2}]}, "w", {}) == [{"a": 1, "b": "x"}]
+
+
+def test_matrix_include_values_are_evaluated() -> None:
+    ctx = {"github": {"repository": "acme/shop"}}
+    combos = expand_matrix({"include": [{"name": "ghcr.io/${{ github.repository }}/alerter"}]}, "w", ctx)
+    assert combos == [{"name": "ghcr.io/acme/shop/alerter"}]
 
 
 def test_shell_reader_marks_guarded_commands() -> None:

@@ -20,7 +20,7 @@ CHECKS: dict[str, Callable] = {
     "W1": wc.w1_workflow_exists, "W1b": wc.w1b_some_workflow_builds, "W2": wc.w2_valid_workflow,
     "W3": wc.w3_triggers, "W4": wc.w4_buildx, "W5": wc.w5_push_ghcr, "W6": wc.w6_tags,
     "W7": wc.w7_gha_cache, "W8": wc.w8_attestations, "W9": wc.w9_update_job,
-    "W10": wc.w10_written_tag_is_pushed, "W11": wc.w11_valid_tags,
+    "W10": wc.w10_written_tag_is_pushed, "W11": wc.w11_valid_tags, "W12": wc.w12_one_owner_per_tag,
 }
 
 
@@ -44,9 +44,10 @@ MUTANTS: dict[str, tuple[dict[str, str | None], dict[str, str]]] = {
     ),
     "W3-master-filter": (
         {WF: sub(("  push:\n    branches: [main]", "  push:\n    branches: [master]"))},
-        # a workflow that never runs on main also never pushes there, nor updates the kustomization
+        # a workflow that never runs on main never updates the kustomization; it still builds and
+        # pushes both images (on pushes to master: W1b is the capability, which event is W3's)
         {"W3": "branch 'main' is filtered out by branches ['master'] (at .github/workflows/build-push.yml:8)",
-         "W1b": "none among", "W5": "pushed on a push to main", "W9": "the workflow to run on push to main"},
+         "W9": "the workflow to run on push to main"},
     ),
     "W3-paths-miss-frontend": (
         {WF: sub(('      - "moltbook-frontend/**"\n', ""))},
@@ -118,12 +119,16 @@ def test_mutant_fails_only_its_criteria(name: str, tmp_path: Path) -> None:
         assert "(at " in msg, msg
 
 
-def test_w1b_reports_conflicting_workflows(tmp_path: Path) -> None:
+def test_w12_reports_conflicting_workflows_and_w1b_does_not(tmp_path: Path) -> None:
     sandbox = make_sandbox_repo(tmp_path / "repo", files={".github/workflows/copy.yml": GOOD})
-    res = wc.w1b_some_workflow_builds(Repo(sandbox.path), sandbox.target)
+    repo = Repo(sandbox.path)
+    assert wc.w1b_some_workflow_builds(repo, sandbox.target).ok  # the capability is there, twice
+    res = wc.w12_one_owner_per_tag(repo, sandbox.target)
     assert not res.ok
-    assert "build-push.yml and .github/workflows/copy.yml both push ghcr.io/ardenone/moltbook-api:" in res.message
-    assert "latest" in res.message
+    assert ("expected one workflow job pushing ghcr.io/ardenone/moltbook-api:latest on push to main; found "
+            ".github/workflows/build-push.yml job build-api and .github/workflows/copy.yml job build-api all push it"
+            in res.message), res.message
+    assert wc.w12_one_owner_per_tag(Repo(make_sandbox_repo(tmp_path / "good").path), sandbox.target).ok
 
 
 def test_built_commit_and_expected_tags(good) -> None:

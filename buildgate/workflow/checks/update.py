@@ -16,7 +16,7 @@ from buildgate.target import Target
 from buildgate.workflow import expressions as ex
 from buildgate.workflow import tagwrites
 from buildgate.workflow.builds import changed_paths, head_sha, image_tags, map_images
-from buildgate.workflow.checks.common import probe_events, with_evidence, workflow_for
+from buildgate.workflow.checks.common import Judge, probe_events, with_evidence, workflow_for
 from buildgate.workflow.model import Job, Step, Workflow
 
 _GIT_VALUE_OPTS = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
@@ -154,84 +154,145 @@ def _bounded(loop: Loop) -> tuple[bool, str]:
     return False, f"`{h}` has no attempt limit"
 
 
-def w9_update_job(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
-    """W9: a job edits the kustomization after both builds, only on push to main, contents: write,
-    commits, and pushes with a bounded retry on a rejected push."""
+@dataclass
+class _Update:
+    """What every W9 part reads: the workflow, the update job and the steps that edit."""
+
+    wf: Workflow
+    job: Job | None
+    edits: list[Step]
+    missing: CheckResult | None  # the failure when no job edits the kustomization
+
+
+def _update(repo: Repo, target: Target, workflow: Workflow | None) -> _Update:
     wf = workflow_for(repo, target, workflow)
     found = find_update_job(wf, target)
     if found is None:
-        return CheckResult.failed(f"a job that edits {target.kustomization}", "none in jobs " + ", ".join(wf.jobs),
-                                  wf.where())
-    job, edit_steps = found
-    evs = probe_events(target, head_sha(repo))
-    changed = changed_paths(target)
-    fails = []
-    evidence = [f"update job {job.id} at {job.where()}; edits at {', '.join(s.where() for s in edit_steps)}"]
-    # needs every job that builds an image
-    mapped = map_images(wf, target, evs["push_main"])
+        return _Update(wf, None, [], CheckResult.failed(f"a job that edits {target.kustomization}",
+                                                        "none in jobs " + ", ".join(wf.jobs), wf.where()))
+    return _Update(wf, found[0], found[1], None)
+
+
+def _no_job(u: _Update, what: str, target: Target) -> CheckResult:
+    return CheckResult.failed(f"a job that edits {target.kustomization} {what}", "no such job in jobs "
+                              + ", ".join(u.wf.jobs), u.wf.where())
+
+
+def w9_after_builds(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W9 part ``after builds``: the update job needs every job that builds an image."""
+    u = _update(repo, target, workflow)
+    if u.job is None:
+        return u.missing  # type: ignore[return-value]
+    wf, job = u.wf, u.job
+    evidence = [f"update job {job.id} at {job.where()}; edits at {', '.join(s.where() for s in u.edits)}"]
+    mapped = map_images(wf, target, probe_events(target, head_sha(repo))["push_main"])
     unbuilt = [ib.image.name for ib in mapped if ib.build is None]
     if unbuilt:
         raise CannotDecide(f"no build of {', '.join(unbuilt)} found for a push to {target.default_branch}, so "
                            f"'after both builds' can't be decided (see W4)", wf.where())
-    builders = {ib.build.job.id for ib in mapped if ib.build is not None}
+    builders = {(ib.build.caller[1].id if ib.build.caller else ib.build.job.id) for ib in mapped if ib.build is not None}
     needs = _all_needs(wf, job.id)
     missing = sorted(builders - needs)
     if missing:
-        fails.append(CheckResult.failed(f"job {job.id} to need the build job(s) {', '.join(sorted(builders))}",
-                                        f"needs: {', '.join(job.needs) or 'nothing'}", job.where("needs") if job.needs else job.where()))
-    else:
-        evidence.append(f"needs {', '.join(sorted(needs))} (builds in {', '.join(sorted(builders))})")
-    # runs only on push to the default branch
+        return CheckResult.failed(f"job {job.id} to need the build job(s) {', '.join(sorted(builders))}",
+                                  f"needs: {', '.join(job.needs) or 'nothing'}",
+                                  job.where("needs") if job.needs else job.where(), evidence)
+    evidence.append(f"needs {', '.join(sorted(needs))} (builds in {', '.join(sorted(builders))})")
+    return CheckResult.passed(f"job {job.id} runs after the builds ({', '.join(sorted(builders))})", evidence)
+
+
+def w9_push_only(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W9 part ``push only``: the update job runs on a push to the default branch and on no other event."""
+    u = _update(repo, target, workflow)
+    if u.job is None:
+        return _no_job(u, f"that runs only on push to {target.default_branch}", target)
+    wf, job = u.wf, u.job
+    evs = probe_events(target, head_sha(repo))
+    changed = changed_paths(target)
+    j = Judge()
     for key, should in (("push_main", True), ("push_feature", False), ("push_tag", False),
                         ("pull_request", False), ("dispatch_main", False), ("dispatch_feature", False)):
         ev = evs[key]
-        t = wf.trigger(ev, changed)
-        if not t.ok:
-            if should:
-                fails.append(CheckResult.failed(f"the workflow to run on {ev.describe()}", t.reason, t.where))
-            continue
-        d = wf.job_runs(job.id, ev)
-        evidence.append(f"job {job.id} on {ev.describe()}: {'runs' if d.ok else 'skipped'} ({d.reason})")
-        if d.ok != should:
-            fails.append(CheckResult.failed(f"job {job.id} to {'run' if should else 'not run'} on {ev.describe()}",
-                                            f"it {'runs' if d.ok else 'is skipped'} ({d.reason})", d.where))
-    # contents: write
-    perms = wf.effective_permissions(job)
-    level = perms.level("contents")
+        with j.deciding():
+            t = wf.trigger(ev, changed)
+            if not t.ok:
+                if should:
+                    j.fail(f"the workflow to run on {ev.describe()}", t.reason, t.where)
+                continue
+            d = wf.job_runs(job.id, ev)
+            j.note(f"job {job.id} on {ev.describe()}: {'runs' if d.ok else 'skipped'} ({d.reason})")
+            if d.ok != should:
+                j.fail(f"job {job.id} to {'run' if should else 'not run'} on {ev.describe()}",
+                       f"it {'runs' if d.ok else 'is skipped'} ({d.reason})", d.where)
+    return j.result(f"job {job.id} runs only on push to {target.default_branch}")
+
+
+def w9_permissions(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W9 part ``permissions``: the update job's token has ``contents: write``."""
+    u = _update(repo, target, workflow)
+    if u.job is None:
+        return _no_job(u, "with contents: write", target)
+    wf, job = u.wf, u.job
+    level = wf.effective_permissions(job).level("contents")
     if level != "write":
         found_p = "no permissions declared (repository default)" if level is None else f"contents: {level}"
-        fails.append(CheckResult.failed(f"contents: write for job {job.id}", found_p,
-                                        job.where("permissions") if job.permissions is not None else job.where()))
-    # commits and pushes with a bounded retry
-    scripts = [s for s in job.steps if s.run]
-    if not any(_runs(s, "git", "commit") for s in scripts):
-        fails.append(CheckResult.failed(f"job {job.id} to commit the kustomization change", "no git commit", job.where()))
-    pushes = [s for s in scripts if _runs(s, "git", "push")]
+        return CheckResult.failed(f"contents: write for job {job.id}", found_p,
+                                  job.where("permissions") if job.permissions is not None else job.where())
+    src = f"job {job.id}" if job.permissions is not None else "the workflow"
+    return CheckResult.passed(f"job {job.id} has contents: write", [f"contents: write from {src}"])
+
+
+def w9_commits(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W9 part ``commits``: the update job commits the kustomization change."""
+    u = _update(repo, target, workflow)
+    if u.job is None:
+        return _no_job(u, "and commits it", target)
+    job = u.job
+    commits = [s for s in job.steps if s.run and _runs(s, "git", "commit")]
+    if not commits:
+        return CheckResult.failed(f"job {job.id} to commit the kustomization change", "no git commit", job.where())
+    return CheckResult.passed(f"job {job.id} commits the change", [f"git commit at {commits[0].where('run')}"])
+
+
+def w9_retry(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W9 part ``retry``: the update job pushes, retrying a rejected push in a bounded loop that
+    rebases on the remote."""
+    u = _update(repo, target, workflow)
+    if u.job is None:
+        return _no_job(u, "and pushes it with a bounded retry", target)
+    wf, job = u.wf, u.job
+    pushes = [s for s in job.steps if s.run and _runs(s, "git", "push")]
     if not pushes:
-        fails.append(CheckResult.failed(f"job {job.id} to push the commit", "no git push", job.where()))
-    else:
-        s = pushes[0]
-        retry = push_retry(s.run or "")
-        base = s.where("run")
-        base_line = int(base.rsplit(":", 1)[1]) if base.rsplit(":", 1)[-1].isdigit() else None
-        if retry is None:
-            first = next(c.line for c, _ in _script(s.run or "").simple_commands()
-                         if git_subcommand([dequote(w) for w in c.argv]) == "push")
-            fails.append(CheckResult.failed("git push retried in a bounded loop on rejection", "a single git push",
-                                            f"{wf.path}:{base_line + first}" if base_line else base))
-        else:
-            where = f"{wf.path}:{base_line + retry.line}" if base_line else base
-            if not retry.bounded:
-                fails.append(CheckResult.failed("a bounded retry of git push", retry.why, where))
-            elif not retry.rebase:
-                fails.append(CheckResult.failed("the retry loop to rebase on the remote (git pull --rebase)",
-                                                "no pull/rebase/fetch in the loop", where))
-            else:
-                evidence.append(f"retry: {retry.why}, with `{retry.rebase}` at {where}")
-    if fails:
-        return with_evidence(CheckResult.combine(fails, ""), evidence)
-    return CheckResult.passed(f"job {job.id} updates {target.kustomization} after the builds, only on push to "
-                              f"{target.default_branch}, and pushes with a bounded retry", evidence)
+        return CheckResult.failed(f"job {job.id} to push the commit", "no git push", job.where())
+    s = pushes[0]
+    retry = push_retry(s.run or "")
+    base = s.where("run")
+    base_line = int(base.rsplit(":", 1)[1]) if base.rsplit(":", 1)[-1].isdigit() else None
+    if retry is None:
+        first = next(c.line for c, _ in _script(s.run or "").simple_commands()
+                     if git_subcommand([dequote(w) for w in c.argv]) == "push")
+        return CheckResult.failed("git push retried in a bounded loop on rejection", "a single git push",
+                                  f"{wf.path}:{base_line + first}" if base_line else base)
+    where = f"{wf.path}:{base_line + retry.line}" if base_line else base
+    if not retry.bounded:
+        return CheckResult.failed("a bounded retry of git push", retry.why, where)
+    if not retry.rebase:
+        return CheckResult.failed("the retry loop to rebase on the remote (git pull --rebase)",
+                                  "no pull/rebase/fetch in the loop", where)
+    return CheckResult.passed(f"job {job.id} retries a rejected push, bounded", [f"retry: {retry.why}, with "
+                                                                                  f"`{retry.rebase}` at {where}"])
+
+
+W9_PARTS = {"after builds": w9_after_builds, "push only": w9_push_only, "permissions": w9_permissions,
+            "commits": w9_commits, "retry": w9_retry}
+
+
+def w9_update_job(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
+    """W9, all parts: a job edits the kustomization after both builds, only on push to main,
+    contents: write, commits, and pushes with a bounded retry on a rejected push. The verdict
+    combines the parts as the criteria registry does (a part that can't decide raises)."""
+    results = [fn(repo, target, workflow) for fn in W9_PARTS.values()]
+    return CheckResult.combine(results, "; ".join(r.message for r in results))
 
 
 def w10_written_tag_is_pushed(repo: Repo, target: Target, workflow: Workflow | None = None) -> CheckResult:
@@ -259,8 +320,9 @@ def _raw_env(*layers: Any) -> dict[str, str]:
 
 def _w10(repo: Repo, target: Target, wf: Workflow) -> CheckResult:
     found = find_update_job(wf, target)
-    if found is None:
-        raise CannotDecide(f"no job edits {target.kustomization}, so no written tag to compare (see W9)", wf.where())
+    if found is None:  # nothing writes the pushed tag: the kustomization never gets it
+        return CheckResult.failed(f"a job that writes a tag the build pushes into {target.kustomization}",
+                                  f"no job edits it (jobs {', '.join(wf.jobs)}; see W9)", wf.where())
     job, _steps = found
     event = probe_events(target, head_sha(repo))["push_main"]
     pushed: dict[str, list[tuple[str, str]]] = {}
