@@ -38,11 +38,10 @@ class Image:
 
     @property
     def registry(self) -> str:
-        return self.name.split("/", 1)[0]
+        """The registry host (Docker reference grammar: ``user/app`` is on ``docker.io``)."""
+        from buildgate.reference import registry_of
 
-    @property
-    def repository(self) -> str:
-        return self.name.split("/", 1)[1]
+        return registry_of(self.name)
 
     @property
     def context_path(self) -> str:
