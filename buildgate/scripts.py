@@ -209,43 +209,13 @@ def s1_helper_scripts(repo: Repo, scripts: dict[str, str]) -> CheckResult:
 
 
 # -- S2 ---------------------------------------------------------------------------------------
-def workflow_files(repo: Repo, workflows_dir: str) -> tuple[dict[str, str], list[str]]:
-    """Workflow files under ``workflows_dir``: ``{path: name}`` (the ``name:`` key, or the path
-    when absent or unreadable), and notes about files that could not be read."""
-    files: dict[str, str] = {}
-    notes: list[str] = []
-    for p in repo.list_files(workflows_dir):
-        if not p.endswith((".yml", ".yaml")):
-            continue
-        name = p
-        try:
-            data = repo.load_yaml(p).data
-            if isinstance(data, dict) and isinstance(data.get("name"), str):
-                name = data["name"]
-        except InputError as exc:
-            notes.append(f"{p}: name unknown ({exc.reason})")
-        files[p] = name
-    return files, notes
-
-
-def _match_workflow(value: str, files: dict[str, str], workflows_dir: str) -> str | None:
-    """The workflow file that ``gh`` would pick for ``value`` (file name, path or name)."""
-    if value.endswith((".yml", ".yaml")):
-        if "/" in value:
-            path = posixpath.normpath(value)
-            return path if path in files else None
-        return next((p for p in files if posixpath.basename(p) == value), None)
-    for p, name in files.items():
-        if name.lower() == value.lower():
-            return p
-    return None
-
-
 def s2_scripts_name_existing_workflow(repo: Repo, scripts: dict[str, str], workflows_dir: str,
                                    keys: tuple[str, ...] = ("devpod_trigger", "build_status")) -> CheckResult:
     """S2: the devpod trigger and status scripts name, through gh, a workflow that exists."""
-    files, notes = workflow_files(repo, workflows_dir)
-    existing = ", ".join(posixpath.basename(p) + (f" ({n})" if n != p else "") for p, n in files.items()) or "none"
+    from buildgate.workflow.builds import gh_workflow, workflow_names
+
+    files, notes = workflow_names(repo, workflows_dir)
+    existing = ", ".join(posixpath.basename(p) + (f" ({n})" if n else "") for p, n in files.items()) or "none"
     results: list[CheckResult] = []
     undecided: list[str] = []
     for key in keys:
@@ -272,7 +242,7 @@ def s2_scripts_name_existing_workflow(repo: Repo, scripts: dict[str, str], workf
                 ev.append(f"{path}:{line}: names workflow id {value} (can't map an id offline)")
                 continue
             resolved += 1
-            hit = _match_workflow(value, files, workflows_dir)
+            hit = gh_workflow(value, files, paths=True)
             if hit:
                 ev.append(f"{path}:{line}: names {value} -> {hit}")
             else:

@@ -102,10 +102,10 @@ def file_exists(ctx: Context, path: str | None) -> CheckResult:
     return CheckResult.failed(f"{path} in the repository", "no such file or folder")
 
 
-def _workflow_files(ctx: Context) -> dict[str, str]:
-    from buildgate.scripts import workflow_files
+def _workflow_files(ctx: Context) -> dict[str, str | None]:
+    from buildgate.workflow.builds import workflow_names
 
-    return ctx.memo("claims:workflow files", lambda: workflow_files(ctx.repo, ctx.target.workflows_dir)[0])
+    return ctx.memo("claims:workflow files", lambda: workflow_names(ctx.repo, ctx.target.workflows_dir)[0])
 
 
 def find_workflow(ctx: Context, name: str | None) -> str | None:
@@ -113,22 +113,16 @@ def find_workflow(ctx: Context, name: str | None) -> str | None:
     that file under the workflows folder, else a ``name:``); without a name, the fix's workflow."""
     if not name:
         return ctx.workflow.path
-    files = _workflow_files(ctx)
-    if "/" in name:
-        path = posixpath.normpath(name)
-        return path if path in files else None
-    if name.isdigit():
-        raise CannotDecide(f"workflow id {name}: ids can't be mapped to files offline")
-    if name.lower().endswith((".yml", ".yaml")):
-        return next((p for p in files if posixpath.basename(p) == name), None)
-    return next((p for p, n in files.items() if n.lower() == name.lower()), None)
+    from buildgate.workflow.builds import gh_workflow
+
+    return gh_workflow(name, _workflow_files(ctx), paths=True)
 
 
 def _missing_workflow(ctx: Context, name: str, expected: str) -> CheckResult:
     files = _workflow_files(ctx)
     held = ", ".join(posixpath.basename(p) for p in files) or "no workflow"
     return CheckResult.failed(expected, f"no such workflow; {ctx.target.workflows_dir}/ holds {held}",
-                              evidence=[f"{p}: name {n}" for p, n in files.items()])
+                              evidence=[f"{p}: name {n or p}" for p, n in files.items()])
 
 
 def workflow_exists(ctx: Context, name: str | None) -> CheckResult:
@@ -137,7 +131,7 @@ def workflow_exists(ctx: Context, name: str | None) -> CheckResult:
     path = find_workflow(ctx, name)
     if path is None:
         return _missing_workflow(ctx, name, f"a workflow {name} under {ctx.target.workflows_dir}/")
-    return CheckResult.passed(f"{name} is {path}", [f"{path}: exists (name {_workflow_files(ctx).get(path, path)})"])
+    return CheckResult.passed(f"{name} is {path}", [f"{path}: exists (name {_workflow_files(ctx).get(path) or path})"])
 
 
 def workflow_dispatchable(ctx: Context, name: str | None) -> CheckResult:
@@ -215,7 +209,7 @@ def _pushes(ctx: Context) -> list[tuple[str, str, list[str], bool, str]]:
         t, repo = ctx.target, ctx.repo
         ev = E.push_to(t.default_branch, B.head_sha(repo), t.default_branch)
         out = []
-        for path in B.workflow_files(repo, t):
+        for path in B.workflow_files(repo, t.workflows_dir):
             try:
                 wf = load_workflow(repo, path, t.github)
                 for b in wf.builds(ev):

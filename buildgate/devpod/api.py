@@ -63,7 +63,10 @@ def v4_run_trigger(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
 
 def v4_asks_for_build_workflows(run: ShimmedRun, repo: Any, target: Any) -> CheckResult:
     """V4: it asks gh for exactly the workflow(s) W1b finds."""
-    expected = checks.workflow_names(repo, checks.build_workflows(repo, target))
+    from buildgate.workflow.builds import workflow_names  # late: the workflow layer is heavy
+
+    names, _ = workflow_names(repo, target.workflows_dir)
+    expected = {p: names.get(p) for p in checks.build_workflows(repo, target)}
     return checks.asks_for_build_workflows(run.calls, expected, run, repo.read_text(run.script), target.github)
 
 

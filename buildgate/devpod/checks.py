@@ -13,7 +13,7 @@ from buildgate.devpod import gh as ghmod
 from buildgate.devpod.probes import BuildAttempt, RootMount, label, overlay_cause, signals_in_script
 from buildgate.devpod.scan import scan_script
 from buildgate.devpod.shims import Call, ShimmedRun, build_or_push
-from buildgate.errors import CannotDecide, InputError
+from buildgate.errors import CannotDecide
 from buildgate.redact import redact
 from buildgate.result import CheckResult
 
@@ -232,24 +232,13 @@ def build_workflows(repo: Any, target: Any) -> list[str]:
     return list(find_build_workflows(repo, target))
 
 
-def workflow_names(repo: Any, paths: Sequence[str]) -> dict[str, str | None]:
-    """``{path: name:}`` for workflow files (``None`` when unnamed or unreadable)."""
-    out: dict[str, str | None] = {}
-    for p in paths:
-        try:
-            data = repo.load_yaml(p).data
-            out[p] = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
-        except InputError:
-            out[p] = None
-    return out
+def _gh_workflow(value: str, expected: dict[str, str | None]) -> str | None:
+    from buildgate.workflow.builds import gh_workflow  # late: the workflow layer is heavy
 
-
-def _matches(value: str, path: str, name: str | None) -> bool:
-    """Whether ``gh`` would take ``value`` (file name, path or ``name:``) to mean ``path``."""
-    if value.lower().endswith((".yml", ".yaml")):
-        # gh sends a file name to the API (actions/workflows/{file}); a path finds nothing.
-        return value == posixpath.basename(path)
-    return not value.isdigit() and name is not None and value.lower() == name.lower()
+    try:
+        return gh_workflow(value, expected)
+    except CannotDecide:  # a numeric id: not one of the expected files as far as anyone can tell
+        return None
 
 
 def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | None], run: ShimmedRun,
@@ -283,7 +272,7 @@ def asks_for_build_workflows(calls: Sequence[Call], expected: dict[str, str | No
     problems = []
     hit: set[str] = set()
     for c, w, role in named:
-        paths = [p for p, n in expected.items() if _matches(w, p, n)]
+        paths = [p for p in [_gh_workflow(w, expected)] if p is not None]
         if not paths:
             line = _line_of(script_text, re.compile(re.escape(w))) or _line_of(script_text, re.compile(r"\bgh\b.*\bworkflow"))
             at = f"{run.script}:{line}" if line else run.script

@@ -57,8 +57,46 @@ def changed_paths(target: Target) -> list[str]:
     return [posixpath.join(i.context_path, "Dockerfile") if i.context_path != "." else "Dockerfile" for i in target.images]
 
 
-def workflow_files(repo: Repo, target: Target) -> list[str]:
-    return [p for p in repo.list_files(target.workflows_dir) if p.endswith((".yml", ".yaml"))]
+def workflow_files(repo: Repo, workflows_dir: str) -> list[str]:
+    """The workflow files under ``workflows_dir`` (``.yml``/``.yaml``)."""
+    return [p for p in repo.list_files(workflows_dir) if p.endswith((".yml", ".yaml"))]
+
+
+def workflow_names(repo: Repo, workflows_dir: str) -> tuple[dict[str, str | None], list[str]]:
+    """``{path: its name: key}`` for the workflow files (``None`` when unnamed or unreadable), and
+    a note for each file that could not be read."""
+    names: dict[str, str | None] = {}
+    notes: list[str] = []
+    for p in workflow_files(repo, workflows_dir):
+        names[p] = None
+        try:
+            data = repo.load_yaml(p).data
+        except InputError as exc:
+            notes.append(f"{p}: name unknown ({exc.reason})")
+            continue
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            names[p] = data["name"]
+    return names, notes
+
+
+def gh_workflow(value: str, names: dict[str, str | None], paths: bool = False) -> str | None:
+    """The workflow file ``gh`` means by ``value`` (``gh workflow run VALUE``, ``--workflow VALUE``).
+
+    gh sends a value ending in ``.yml``/``.yaml`` to the API as the workflow's file name
+    (``actions/workflows/{file}``, documented as "the workflow file name, e.g. main.yaml"), so it
+    must be a file's base name; any other value is a workflow's ``name:`` (case-insensitive). A
+    numeric id can't be mapped to a file offline: :class:`CannotDecide`. With ``paths``, a value
+    holding ``/`` names the file at that repository path (S2 and claims ask whether the file
+    exists; whether GitHub takes a path is V4's question, and V4 is strict).
+    """
+    if value.isdigit():
+        raise CannotDecide(f"workflow id {value}: ids can't be mapped to files offline")
+    if "/" in value:
+        path = posixpath.normpath(value)
+        return path if paths and path in names else None
+    if value.lower().endswith((".yml", ".yaml")):
+        return next((p for p in names if posixpath.basename(p) == value), None)
+    return next((p for p, n in names.items() if n is not None and n.lower() == value.lower()), None)
 
 
 def present(repo: Repo, path: str) -> bool:
@@ -249,7 +287,7 @@ def builds_and_pushes_both(repo: Repo, target: Target, path: str) -> tuple[bool,
 def find_build_workflows(repo: Repo, target: Target) -> list[str]:
     """Repository-relative paths of the workflows that build and push every target image."""
     found = []
-    for path in workflow_files(repo, target):
+    for path in workflow_files(repo, target.workflows_dir):
         try:
             ok, _why = builds_and_pushes_both(repo, target, path)
         except BuildgateError:

@@ -29,7 +29,7 @@ def w1b_some_workflow_builds(repo: Repo, target: Target) -> CheckResult:
     """W1b: some workflow builds and pushes both images (the capability, whatever the file's
     name and whichever event pushes). Several workflows pushing the same tags are W12's concern."""
     evidence, good = [], []
-    files = workflow_files(repo, target)
+    files = workflow_files(repo, target.workflows_dir)
     undecided = []
     for path in files:
         try:

@@ -194,7 +194,7 @@ def w12_one_owner_per_tag(repo: Repo, target: Target) -> CheckResult:
     j = Judge()
     owners: dict[tuple[str, str, str], list[str]] = {}
     undecided: dict[str, list[tuple[str, CannotDecide]]] = {}  # event -> (workflow, why)
-    files = workflow_files(repo, target)
+    files = workflow_files(repo, target.workflows_dir)
     for path in files:
         try:
             wf = load_workflow(repo, path, target.github)
