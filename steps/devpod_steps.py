@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_bdd import given, then, when
+from pytest_bdd import given
 
-from buildgate import criteria
 from buildgate.context import Context
-from steps.common import check
+from steps.common import criterion_steps, observation_step
 
 
 @given("the devpod")
@@ -16,46 +15,15 @@ def _devpod(ctx: Context) -> Any:
     return ctx.devpod
 
 
-@then("the devpod's root filesystem is overlay")
-def _v1(ctx: Context) -> None:
-    check(criteria.run("V1", ctx))
+observation_step("when", "a throwaway image is built inside the devpod", "V2 build")
+observation_step("when", "the local build script runs in the devpod with every build tool shimmed", "V3 run")
+observation_step("when", "the devpod trigger script runs in the devpod with gh shimmed", "V4 run")
 
-
-@when("a throwaway image is built inside the devpod")
-def _v2_build(ctx: Context) -> None:
-    criteria.observe("V2 build", ctx)
-
-
-@then("the build fails with the nested-overlay error")
-def _v2(ctx: Context) -> None:
-    check(criteria.run("V2", ctx))
-
-
-@when("the local build script runs in the devpod with every build tool shimmed")
-def _v3_run(ctx: Context) -> None:
-    criteria.observe("V3 run", ctx)
-
-
-@then("the script exits non-zero before any build or push")
-def _v3_stops(ctx: Context) -> None:
-    check(criteria.run("V3.stops", ctx))
-
-
-@then("its output names the build docs")
-def _v3_names_docs(ctx: Context) -> None:
-    check(criteria.run("V3.names docs", ctx))
-
-
-@when("the devpod trigger script runs in the devpod with gh shimmed")
-def _v4_run(ctx: Context) -> None:
-    criteria.observe("V4 run", ctx)
-
-
-@then("it asks gh for exactly the workflows that build both images")
-def _v4_asks(ctx: Context) -> None:
-    check(criteria.run("V4.asks", ctx))
-
-
-@then("the real gh accepts every call it made")
-def _v4_gh_accepts(ctx: Context) -> None:
-    check(criteria.run("V4.gh accepts", ctx))
+criterion_steps({
+    "the devpod's root filesystem is overlay": "V1",
+    "the build fails with the nested-overlay error": "V2",
+    "the script exits non-zero before any build or push": "V3.stops",
+    "its output names the build docs": "V3.names docs",
+    "it asks gh for exactly the workflows that build both images": "V4.asks",
+    "the real gh accepts every call it made": "V4.gh accepts",
+})

@@ -1,13 +1,13 @@
-"""Steps for the registry layer (G1-G6, K4): each runs its criterion's registry entry and ``check``s it."""
+"""Steps for the registry layer (G1-G6, K4): each line runs its criterion through the registry."""
 from __future__ import annotations
 
 from typing import Any
 
-from pytest_bdd import given, then
+from pytest_bdd import given
 
 from buildgate import criteria
 from buildgate.context import Context
-from steps.common import check, record
+from steps.common import criterion_steps, record
 
 
 @given("the registry that holds the target's images")
@@ -24,36 +24,12 @@ def _built(ctx: Context) -> None:
             + "; ".join(f"{image}: {', '.join(tags)}" for image, tags in built.tags.items())])
 
 
-@then('every image has the tag "latest"')
-def _g1(ctx: Context) -> None:
-    check(criteria.run("G1", ctx))
-
-
-@then("every image has the commit tag the workflow pushes for that commit")
-def _g2(ctx: Context) -> None:
-    check(criteria.run("G2", ctx))
-
-
-@then('"latest" and the commit tag resolve to the same digest for every image')
-def _g3(ctx: Context) -> None:
-    check(criteria.run("G3", ctx))
-
-
-@then("every platform image of the commit tag carries an SPDX SBOM and a SLSA provenance")
-def _g4(ctx: Context) -> None:
-    check(criteria.run("G4", ctx))
-
-
-@then("every provenance names the source repository and that commit")
-def _g5(ctx: Context) -> None:
-    check(criteria.run("G5", ctx))
-
-
-@then("every image's OCI labels name the source repository and that commit")
-def _g6(ctx: Context) -> None:
-    check(criteria.run("G6", ctx))
-
-
-@then("every newTag of the kustomization exists in the registry for its image")
-def _k4(ctx: Context) -> None:
-    check(criteria.run("K4", ctx))
+criterion_steps({
+    'every image has the tag "latest"': "G1",
+    "every image has the commit tag the workflow pushes for that commit": "G2",
+    '"latest" and the commit tag resolve to the same digest for every image': "G3",
+    "every platform image of the commit tag carries an SPDX SBOM and a SLSA provenance": "G4",
+    "every provenance names the source repository and that commit": "G5",
+    "every image's OCI labels name the source repository and that commit": "G6",
+    "every newTag of the kustomization exists in the registry for its image": "K4",
+})

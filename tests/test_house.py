@@ -29,14 +29,26 @@ def test_the_library_never_imports_pytest():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_every_criterion_of_the_registry_has_a_scenario_and_every_scenario_part_a_step():
+def _step_tables() -> dict[str, str]:
+    """Every ``criterion_steps({line: key})`` table of the step modules, merged."""
+    out: dict[str, str] = {}
+    for path in (ROOT / "steps").glob("*_steps.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "criterion_steps":
+                out.update(ast.literal_eval(node.args[0]))
+    return out
+
+
+def test_every_criterion_of_the_registry_has_a_scenario_and_every_part_a_step():
     features = "\n".join(p.read_text() for p in (ROOT / "features").rglob("*.feature"))
-    steps = "\n".join(p.read_text() for p in (ROOT / "steps").glob("*_steps.py"))
+    keys = set(_step_tables().values())
     for cid, crit in criteria.CRITERIA.items():
+        if not crit.parts:  # declared by a team's target file: decided by its own scenarios
+            continue
         assert f"@{cid}\n" in features or f"@{cid} " in features, f"{cid} has no scenario"
         for part in crit.parts:
             key = f"{cid}.{part}" if part else cid
-            assert f'criteria.run("{key}", ctx)' in steps, f"no step runs {key}"
+            assert key in keys, f"no step runs {key}"
 
 
 def test_the_registry_is_the_only_place_steps_reach_library_checks():
