@@ -886,10 +886,6 @@ class ContentCache:
             self.entries.popitem(last=False)
         return value
 
-    def get_or_make(self, key: str, make: Callable[[], Any]) -> Any:
-        value = self.get(key)
-        return value if value is not None else self.put(key, make())
-
 
 def _digest(answer: tuple[int, bytes, bytes]) -> str:
     return hashlib.sha256(b"%d\x00" % answer[0] + answer[1]).hexdigest()[:32]

@@ -47,7 +47,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from buildgate import reference
@@ -932,7 +932,3 @@ def _config_path(value: str, key: str, base_dir: Path | None, where: str) -> Pat
     return p
 
 
-def iter_index_children(manifest: Manifest) -> Iterator[dict]:
-    for desc in manifest.data.get("manifests") or []:
-        if isinstance(desc, dict):
-            yield desc

@@ -401,14 +401,6 @@ def build_tags(wf: Workflow, b: Build, event: E.Event, image: str | None = None,
     return out
 
 
-def same_build(wf: Workflow, b: Build, event: E.Event) -> Build | None:
-    """The build ``b`` as evaluated for another event (None when it is not there)."""
-    for other in wf.builds(event):
-        if b.same(other):
-            return other
-    return None
-
-
 def tagging_builds(wf: Workflow, img: Image, b: Build, event: E.Event) -> list[Build]:
     """The builds that put tags on ``img``: the build itself, unless it pushes by digest, and the
     ``imagetools create`` commands that name the image."""
