@@ -87,6 +87,19 @@ def test_monorepo(repos):
     assert inf.unknown == []
 
 
+def test_on_the_sandbox_it_infers_the_target_the_sandbox_is_audited_with(tmp_path):
+    from fixtures.sandbox_repo import make_sandbox_repo
+
+    sandbox = make_sandbox_repo(tmp_path / "sandbox")
+    text = init_mod.render(init_mod.infer(sandbox.path))
+    (sandbox.path / ".buildgate").mkdir()
+    (sandbox.path / ".buildgate" / "target.yml").write_text(text)
+    got, want = target_mod.load(sandbox.path / ".buildgate" / "target.yml"), sandbox.target
+    for key in ("default_branch", "workflow", "workflows_dir", "kustomization", "docs", "readme", "scripts", "images"):
+        assert getattr(got, key) == getattr(want, key), key
+    assert "#   - repo.github: the repository has no origin remote" in text
+
+
 def test_every_inferred_value_says_where_it_came_from_and_the_file_loads(repos, tmp_path):
     inf = init_mod.infer(repos["monorepo"].path)
     text = init_mod.render(inf)
