@@ -278,7 +278,8 @@ def pick_kustomization(repo: Repo, images: list[ImageFound], inf: Inference) -> 
 
 # -- docs and scripts -------------------------------------------------------------------------------
 def pick_docs(repo: Repo, inf: Inference) -> None:
-    """The Markdown file most about building images (its name, then its headings and text)."""
+    """The Markdown file most about building images (its name, then its headings and text), among
+    the files at the root and one folder down, and deeper ones named after building."""
     from buildgate.docs.topics import sections
 
     files = repo.tracked_files()
@@ -291,6 +292,8 @@ def pick_docs(repo: Repo, inf: Inference) -> None:
     for path in files:
         if not path.lower().endswith((".md", ".markdown")) or path in readmes:
             continue
+        if path.count("/") > 1 and not _DOC_NAME.search(posixpath.basename(path)):
+            continue  # read deep files only when their name is about building: a large tree stays cheap
         try:
             text = repo.read_text(path)
         except BuildgateError:
