@@ -292,3 +292,28 @@ def _repo_with_workflow(tmp_path: Path, text: str) -> tuple[Repo, Target]:
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "w"]):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, env=env, capture_output=True)
     return Repo(tmp_path), Target(repo_path=tmp_path, github="acme/app")
+
+
+def test_every_documented_step_is_one_step_definition_and_every_definition_is_documented():
+    """docs/vocabulary.md and steps/vocabulary_steps.py say the same: each documented sentence
+    (with sample values) matches exactly one step pattern, and each pattern is documented."""
+    import re as re_
+
+    from tests.helpers import ROOT
+
+    source = (ROOT / "steps" / "vocabulary_steps.py").read_text()
+    from steps.vocabulary_steps import _re
+
+    parsers_ = {p: _re(p) for p in re_.findall(r"@then\(_re\('([^']+)'\)", source)}
+    doc = (ROOT / "docs" / "vocabulary.md").read_text()
+    steps_part = doc[doc.index("## Workflows"):doc.index("## Your own steps")]
+    sentences = [s for row in steps_part.splitlines() if row.startswith("| `")
+                 for s in re_.findall(r"`([^`]+)`", row.split(" | ")[0])]
+    assert len(sentences) >= 22
+    used = set()
+    for sentence in sentences:
+        sample = re_.sub(r'"[^"]+"', '"x"', sentence).replace(" exits CODE", " exits 0")
+        hits = [p for p, parser in parsers_.items() if parser.is_matching(sample)]
+        assert len(hits) == 1, (sentence, hits)
+        used.update(hits)
+    assert used == set(parsers_), set(parsers_) - used
