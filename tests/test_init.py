@@ -144,8 +144,8 @@ def test_what_cannot_be_inferred_is_a_commented_placeholder_naming_why(tmp_path)
 
 
 # -- writing ---------------------------------------------------------------------------------------
-def test_a_second_run_never_overwrites_without_force(repos):
-    repo = repos["release_tags"].path
+def test_a_second_run_never_overwrites_without_force(tmp_path):
+    repo = make_repo("release_tags", tmp_path / "widget").path
     first = _init(repo)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[0] == f"wrote {repo}/.buildgate/target.yml"
