@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from typing import Any, Callable, Iterable
 
 from buildgate.errors import CannotDecide, InputError
@@ -364,18 +363,25 @@ def deployment_runs(reader: Any, deployment: str, image: str) -> CheckResult:
 
 
 # -- the devpod -------------------------------------------------------------------------------------
+def command_argv(command: str) -> list[str]:
+    """One command line as an argument list: words split and unquoted by the shell reader, every
+    ``$`` expansion kept as written (no shell runs it). More than one command, a pipe or a
+    redirection needs a shell: an :class:`InputError` says to write ``sh -c '…'``."""
+    from buildgate.shell import dequote, split_commands
+
+    commands = split_commands(command).commands
+    if len(commands) != 1 or any(t.op for t in commands[0].words):
+        raise InputError(f"devpod command {command!r}: one command only (no ;, |, &&, redirection); "
+                         "write sh -c '…' for shell syntax")
+    return [dequote(t.text) for t in commands[0].words]
+
+
 def devpod_exits(host: Any, command: str, code: int) -> CheckResult:
-    """``command`` (split like a shell would split words, but never run by a shell: write
-    ``sh -c '…'`` for shell syntax) exits with ``code`` in the devpod, in the repository's checkout
-    there when the target names one."""
+    """``command`` (:func:`command_argv`: an argument list, never run by a shell) exits with
+    ``code`` in the devpod, in the repository's checkout there when the target names one."""
     from buildgate.devpod.host import argv_text
 
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        raise InputError(f"devpod command {command!r}: {exc}") from None
-    if not argv:
-        raise InputError("empty devpod command")
+    argv = command_argv(command)
     res = host.run(argv, cwd=getattr(host, "repo_dir", None))
     shown = argv_text(argv)
     evidence = [f"{host.name}: {shown} exited {res.rc}: {res.last_line()}"]
@@ -387,7 +393,7 @@ def devpod_exits(host: Any, command: str, code: int) -> CheckResult:
 
 
 __all__ = [
-    "attested", "devpod_exits", "deployment_runs", "event", "file_contains", "file_exists",
+    "attested", "command_argv", "devpod_exits", "deployment_runs", "event", "file_contains", "file_exists",
     "file_is_executable", "fill", "for_every_image", "image_ref", "kustomization_sets_commit", "pushed_on", "registry_has",
     "same_digest", "same_image", "tagged_with", "workflow_builds", "workflow_pushes", "workflow_runs_on",
 ]

@@ -267,12 +267,14 @@ def test_devpod_commands_are_argument_lists(tmp_path):
     assert v.devpod_exits(host, "test -f marker", 0).ok  # run in the repository's checkout
     r = v.devpod_exits(host, "false", 0)
     assert not r.ok and r.message.startswith("expected false to exit 0; found exit 1")
-    # no shell reads the words: $HOME and ; reach the program as they are
-    echoed = v.devpod_exits(host, "echo $HOME; touch pwned", 0)
-    assert echoed.ok and "$HOME; touch pwned" in echoed.evidence[0]
+    # no shell reads the words: $HOME and globs reach the program as written
+    echoed = v.devpod_exits(host, "echo $HOME '*' \"a b\"", 0)
+    assert echoed.ok and "$HOME * a b" in echoed.evidence[0]
+    for shell_syntax in ("echo a; touch pwned", "echo a | tee pwned", "echo a > pwned", "true && touch pwned"):
+        with pytest.raises(InputError, match="one command only"):
+            v.devpod_exits(host, shell_syntax, 0)
     assert not (tmp_path / "pwned").exists()
-    with pytest.raises(InputError, match="No closing quotation"):
-        v.devpod_exits(host, "sh -c 'exit 3", 3)
+    assert v.command_argv("sh -c 'exit 3'") == ["sh", "-c", "exit 3"]
 
 
 # -- a missing layer -------------------------------------------------------------------------------
