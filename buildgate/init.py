@@ -349,7 +349,8 @@ def script_facts(repo: Repo, path: str) -> ScriptFacts | None:
         line = words[0].line
         tool = posixpath.basename(cmd[0])
         parsed = docker_args(cmd)
-        if (parsed is not None and parsed[0] in ("build", "buildx")) or (tool == "buildah" and cmd[1:2] in (["bud"], ["build"])):
+        buildah = tool == "buildah" and cmd[1:2] in (["bud"], ["build"])
+        if (parsed is not None and parsed[0] in ("build", "buildx")) or buildah:
             facts.builds = facts.builds or line
         elif tool == "gh" and cmd[1:3] == ["workflow", "run"]:
             facts.trigger = facts.trigger or line
@@ -499,7 +500,8 @@ def render(inf: Inference) -> str:
         out.append("images:")
         for img in inf.images:
             pushed = ", ".join(img.pushed_on)
-            out.append(f"  # {_c(f'{img.name}: pushed on {pushed} by {img.workflow}' + (f'; {img.note}' if img.note else ''))}")
+            note = f"; {img.note}" if img.note else ""
+            out.append(f"  # {_c(f'{img.name}: pushed on {pushed} by {img.workflow}{note}')}")
             suffix = f" ({img.matrix})" if img.matrix else ""
             out.append(_line(f"  - name: {_q(img.name)}", img.name_where + suffix))
             out.append(_line(f"    context: {_q(img.context)}", img.context_where + suffix))
@@ -507,7 +509,8 @@ def render(inf: Inference) -> str:
         out += ["# images:                                    # not inferred: no workflow pushes an image",
                 "#   - {name: ghcr.io/OWNER/IMAGE, context: ./path}"]
     for img in inf.other_images:
-        out.append(f"#   also pushed: {_c(f'{img.name} from {img.context} by {img.name_where} on {chr(44).join(img.pushed_on)}')}")
+        on = ", ".join(img.pushed_on)
+        out.append(f"#   also pushed: {_c(f'{img.name} from {img.context} by {img.name_where} on {on}')}")
     out += [
         "# Layers beyond the repository (see README.md: Registry, Cluster, Devpod). Uncomment to use;",
         "# name this file with --target when it sets one (a target found inside the audited",

@@ -103,7 +103,7 @@ def workflow_runs_on(repo: Repo, target: Target, path: str, event_text: str, cha
         d = wf.trigger(ev, list(changed) if changed is not None else None)
     except CannotDecide as exc:
         if changed is None and "path filters" in exc.reason:
-            raise CannotDecide(f"{exc.reason}: name a changed file (runs on \"…\" changing \"PATH\")", exc.where) from None
+            raise CannotDecide(f'{exc.reason}: name a changed file (runs on "…" changing "PATH")', exc.where) from None
         raise
     evidence = [f"{ev.describe()}: {d.reason} ({d.where})"]
     if d.ok == expect:
@@ -164,7 +164,8 @@ def workflow_pushes(repo: Repo, target: Target, path: str, image: str, event_tex
         found = f"no build of {image} in {path}"
         return CheckResult.failed(want, found, wf.where()) if expect else CheckResult.passed(found, [found])
     decisions = [(b, wf.pushes(b, ev, _dockerfile(b))) for b in builds]
-    evidence = [f"{b.describe()}: {'pushes' if d.ok else 'does not push'}: {d.reason} ({d.where})" for b, d in decisions]
+    evidence = [f"{b.describe()}: {'pushes' if d.ok else 'does not push'}: {d.reason} ({d.where})"
+                for b, d in decisions]
     pushing = [(b, d) for b, d in decisions if d.ok]
     if bool(pushing) == expect:
         return CheckResult.passed(f"{path} {'pushes' if expect else 'does not push'} {image} on {ev.describe()}",
@@ -253,8 +254,8 @@ def file_contains(repo: Repo, path: str, text: str) -> CheckResult:
     content = repo.read_text(path)
     at = content.find(text)
     if at < 0:
-        return CheckResult.failed(f"{path} to contain {text!r}", f"no such text in its {len(content.splitlines())} lines",
-                                  path)
+        lines = len(content.splitlines())
+        return CheckResult.failed(f"{path} to contain {text!r}", f"no such text in its {lines} lines", path)
     line = content.count("\n", 0, at) + 1
     return CheckResult.passed(f"{path} contains {text!r}", [f"{path}:{line}: {text!r}"])
 
@@ -394,6 +395,7 @@ def devpod_exits(host: Any, command: str, code: int) -> CheckResult:
 
 __all__ = [
     "attested", "command_argv", "devpod_exits", "deployment_runs", "event", "file_contains", "file_exists",
-    "file_is_executable", "fill", "for_every_image", "image_ref", "kustomization_sets_commit", "pushed_on", "registry_has",
+    "file_is_executable", "fill", "for_every_image", "image_ref", "kustomization_sets_commit", "pushed_on",
+    "registry_has",
     "same_digest", "same_image", "tagged_with", "workflow_builds", "workflow_pushes", "workflow_runs_on",
 ]
