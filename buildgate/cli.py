@@ -1,4 +1,5 @@
-"""``buildgate`` command line: ``buildgate history [REV_RANGE]`` (the audit itself is ``pytest features/``)."""
+"""``buildgate`` command line: ``buildgate history [REV_RANGE]`` and ``buildgate init`` (the audit itself is
+``pytest features/``)."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--cache", help="folder for a persistent cache of outcomes and per-file results, keyed by "
                                    "commit and blob ids: a re-run costs only the new commits")
     h.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
+    i = sub.add_parser("init", help="write .buildgate/target.yml, a commented target file inferred from the repository")
+    i.add_argument("--repo", default=".", help="the git checkout (default: .)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing .buildgate/target.yml")
     return p
+
+
+def init(args: argparse.Namespace) -> int:
+    """``buildgate init``: infer, render, check against the schema, write; print what was found."""
+    from buildgate import init as init_mod
+
+    inferred = init_mod.infer(args.repo)
+    path = init_mod.write(args.repo, init_mod.render(inferred), force=args.force)
+    for line in init_mod.summary(inferred, path):
+        print(line)
+    return 0
 
 
 def _resolve_closed_at(repo: Repo, value: str, commits: list) -> timeline.ClosedAt:
@@ -132,7 +147,7 @@ def history(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return history(args)
+        return init(args) if args.command == "init" else history(args)
     except BuildgateError as exc:
         print(f"buildgate: {exc.kind}: {exc}", file=sys.stderr)
         return 2

@@ -449,3 +449,48 @@ def v4_asks(c: Context) -> CheckResult:
 @check("V4", part="gh accepts")
 def v4_gh_accepts(c: Context) -> CheckResult:
     return _v().v4_gh_accepts(v4_run(c), c.repo)
+
+
+# -- criteria a target file declares -------------------------------------------------------------
+# Everything above registers the built-in criteria; a target file may declare more
+# (``criteria: {X1: {title: "...", layer: repo}}``). The pytest plugin declares them once the
+# target is loaded, before features are collected, so tags, markers, reports, waivers, claim maps
+# and the gate know them like the built-in ones. They have no check of their own: only the team's
+# scenarios tagged with their id decide them.
+BUILTIN: frozenset[str] = frozenset(CRITERIA)
+
+
+@dataclass
+class DeclaredCriterion(Criterion):
+    """A criterion declared by a target file (``source``: its ``file:line``); no parts."""
+
+    source: str = ""
+
+    def check(self, ctx: Context, part: str | None = None) -> CheckResult:
+        from buildgate.errors import CannotDecide
+
+        raise CannotDecide(f"criterion {self.id} has no check of its own: only the scenarios tagged @{self.id} "
+                           "decide it", self.source or None)
+
+
+def declare(cid: str, layer: str, title: str, source: str = "") -> Criterion:
+    """Register ``cid``, a criterion of the team's own, with its layer and title (no parts).
+
+    A built-in id can't be declared again; declaring an id again replaces its declaration."""
+    if cid in BUILTIN:
+        raise InputError(f"criterion {cid} is built in; declare an id of your own (e.g. X1)", source or None)
+    if layer not in LAYERS:
+        raise InputError(f"criterion {cid}: layer {layer!r} is not one of {', '.join(LAYERS)}", source or None)
+    crit = CRITERIA[cid] = DeclaredCriterion(cid, layer, title, source=source)
+    return crit
+
+
+def declared() -> list[str]:
+    """The ids declared in this process (by :func:`declare`), in declaration order."""
+    return [cid for cid, c in CRITERIA.items() if isinstance(c, DeclaredCriterion)]
+
+
+def forget_declared() -> None:
+    """Remove every declared criterion (the built-in ones stay)."""
+    for cid in declared():
+        del CRITERIA[cid]

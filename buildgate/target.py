@@ -59,6 +59,16 @@ class Waiver:
         return self.expires is not None and (today or _dt.date.today()) > self.expires
 
 
+@dataclass(frozen=True)
+class OwnCriterion:
+    """A criterion the target file declares (``criteria: {X1: {title, layer}}``), with its ``file:line``."""
+
+    id: str
+    title: str
+    layer: str
+    where: str
+
+
 @dataclass
 class Target:
     """Everything a run checks. Layer sections stay plain dicts, read by their layer."""
@@ -80,6 +90,8 @@ class Target:
     cluster: dict[str, Any] = field(default_factory=dict)
     devpod: dict[str, Any] = field(default_factory=dict)
     waivers: tuple[Waiver, ...] = ()
+    criteria: tuple[OwnCriterion, ...] = ()  # declared by the target file; the pytest plugin registers them
+    sections: tuple[str, ...] = ()  # the top-level keys the target file sets
     source: str = "<defaults>"
     sandbox: bool = False
 
@@ -148,6 +160,8 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             extra = sorted(set(err.instance) - set(err.schema.get("properties", {})), key=str)
             path += extra[:1]  # point at the unknown key itself
+        elif "propertyNames" in err.schema_path:
+            path.append(err.instance)  # a key of the wrong shape (a declared criterion id): its own line
         line = line_at(data, path)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         where = f"{source}:{line}" if line else source
@@ -182,21 +196,41 @@ def from_dict(data: Any, source: str = "<dict>", base_dir: Path | None = None) -
     target.registry = dict(data.get("registry", {}))
     target.cluster = dict(data.get("cluster", {}))
     target.devpod = dict(data.get("devpod", {}))
+    target.sections = tuple(str(k) for k in data)
+    # Declared before the waivers are read: a waiver may name a criterion of the file's own.
+    target.criteria = _own_criteria(data.get("criteria", {}), source, data)
+    own = [c.id for c in target.criteria]
     target.waivers = tuple(
-        Waiver(_check_criterion(w["criterion"], source, data, ("waivers", n, "criterion")), w["reason"].strip(),
+        Waiver(_check_criterion(w["criterion"], source, data, ("waivers", n, "criterion"), own), w["reason"].strip(),
                _dt.date.fromisoformat(w["expires"]) if w.get("expires") else None)
         for n, w in enumerate(data.get("waivers", []))
     )
     return target
 
 
-def _check_criterion(cid: str, source: str, data: Any, path: tuple) -> str:
-    """A waiver's criterion must be one the registry knows (a typo would waive nothing)."""
-    from buildgate.criteria import CRITERIA
+def _own_criteria(section: dict[str, Any], source: str, data: Any) -> tuple[OwnCriterion, ...]:
+    """The criteria the file declares; an id of a built-in criterion is refused at its line."""
+    from buildgate.criteria import BUILTIN
 
-    if cid not in CRITERIA:
+    out = []
+    for cid, spec in section.items():
+        line = line_at(data, ("criteria", cid))
+        where = f"{source}:{line}" if line else source
+        if cid in BUILTIN:
+            raise TargetError(f"criteria: {cid} is a built-in criterion; declare an id of your own (e.g. X1)", where)
+        out.append(OwnCriterion(cid, " ".join(spec["title"].split()), spec["layer"], where))
+    return tuple(out)
+
+
+def _check_criterion(cid: str, source: str, data: Any, path: tuple, own: list[str] = ()) -> str:
+    """A waiver's criterion must be a built-in one or one this file declares (a typo would waive
+    nothing)."""
+    from buildgate.criteria import CRITERIA, DeclaredCriterion
+
+    known = [c for c, crit in CRITERIA.items() if not isinstance(crit, DeclaredCriterion)] + list(own)
+    if cid not in known:
         line = line_at(data, path)
-        raise TargetError(f"waivers: unknown criterion {cid!r} (known: {', '.join(CRITERIA)})",
+        raise TargetError(f"waivers: unknown criterion {cid!r} (known: {', '.join(known)})",
                           f"{source}:{line}" if line else source)
     return cid
 

@@ -11,10 +11,20 @@ no unknown tag, no two scenarios of the same name.
 The plugin is installed for every pytest run of the environment, so it collects ``.feature``
 files only in a buildgate run: a folder listed in the ``buildgate_features`` ini option, or a
 path named on the command line when that option is set or a target is given.
+
+A team's own features: ``--buildgate-features DIR`` (repeatable) collects the ``.feature`` files
+under ``DIR`` with the built-in ones, and loads each ``*_steps.py`` module directly in ``DIR``
+as a plugin, so the team's steps (written with the public step API,
+``from pytest_buildgate.verdicts import check, record``) are visible to every feature. Their
+tags may name the criteria the target file declares (``criteria:``): the known tags are computed
+per run, after the target is loaded and its criteria registered.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
+import sys
 import types
 from pathlib import Path
 
@@ -24,12 +34,25 @@ from pytest_bdd.gherkin_parser import get_gherkin_document
 
 from buildgate.criteria import CRITERIA, LAYERS
 
-KNOWN_TAGS = set(CRITERIA) | set(LAYERS)
+
+def known_tags() -> set[str]:
+    """Criterion ids of the registry (the built-in ones and the target's own) and the layers."""
+    return set(CRITERIA) | set(LAYERS)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("buildgate_features", type="paths", default=[],
                   help="folders whose .feature files are buildgate criteria (relative to the ini file)")
+    group = parser.getgroup("buildgate")
+    group.addoption("--buildgate-features", metavar="DIR", action="append", default=[], dest="buildgate_feature_dirs",
+                    help="a folder of your own features, run with the built-in ones: its .feature files are "
+                         "collected and its *_steps.py modules loaded as step plugins (repeatable)")
+
+
+def feature_dirs(config: pytest.Config) -> list[Path]:
+    """The folders named by ``--buildgate-features``, resolved."""
+    base = config.invocation_params.dir
+    return [(base / str(d)).expanduser().resolve() for d in config.getoption("buildgate_feature_dirs") or ()]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,10 +60,40 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{layer}: scenario needs the {layer} layer")
     for cid, c in CRITERIA.items():
         config.addinivalue_line("markers", f"{cid}: criterion {cid}: {c.title}")
+    args = [(config.invocation_params.dir / str(a).split("::", 1)[0]).resolve() for a in config.args]
+    for folder in feature_dirs(config):
+        if not folder.is_dir():
+            raise pytest.UsageError(f"buildgate: --buildgate-features {folder}: no such folder")
+        for module in sorted(folder.glob("*_steps.py")):
+            _load_steps(config, module)
+        if not any(a == folder or a in folder.parents for a in args):
+            config.args.append(str(folder))
+
+
+def _load_steps(config: pytest.Config, path: Path) -> str:
+    """Import a team's step module from its file and register it as a plugin (its steps become
+    fixtures every feature sees). Not put on ``sys.path``: it imports installed packages only."""
+    name = f"buildgate_features_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}_{path.stem}"
+    if config.pluginmanager.has_plugin(name):
+        return name
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise pytest.UsageError(f"buildgate: --buildgate-features: {path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the team's code: one line, no traceback
+        del sys.modules[name]
+        raise pytest.UsageError(f"buildgate: --buildgate-features: {path}: {type(exc).__name__}: "
+                                f"{' '.join(str(exc).split())}") from None
+    config.pluginmanager.register(module, name)
+    return name
 
 
 def _is_buildgate_run(config: pytest.Config) -> bool:
-    return bool(config.getini("buildgate_features")) or bool(config.getoption("target") or config.getoption("repo"))
+    return (bool(config.getini("buildgate_features")) or bool(config.getoption("target") or config.getoption("repo"))
+            or bool(config.getoption("buildgate_feature_dirs")))
 
 
 def _wanted(file_path: Path, config: pytest.Config) -> bool:
@@ -49,6 +102,7 @@ def _wanted(file_path: Path, config: pytest.Config) -> bool:
     path = file_path.resolve()
     roots = [Path(p).resolve() for p in config.getini("buildgate_features")]
     roots += [(config.invocation_params.dir / str(a).split("::", 1)[0]).resolve() for a in config.args]
+    roots += feature_dirs(config)
     return any(path == r or r in path.parents for r in roots)
 
 
@@ -103,14 +157,16 @@ def validate_feature(path: str) -> list[str]:
                 yield child.scenario, inherited
 
     seen: dict[str, int] = {}
+    known = known_tags()
     for sc, inherited in scenarios_in(feature.children, feature_tags):
         where = f"{path}:{sc.location.line}"
         tags = inherited | {t.name.lstrip("@") for t in sc.tags}
         for ex in sc.examples:
             tags |= {t.name.lstrip("@") for t in ex.tags}
-        unknown = sorted(tags - KNOWN_TAGS)
+        unknown = sorted(tags - known)
         if unknown:
-            problems.append(f"{where}: unknown tag(s) {', '.join('@' + t for t in unknown)} (criterion ids and layers only)")
+            problems.append(f"{where}: unknown tag(s) {', '.join('@' + t for t in unknown)} (criterion ids and "
+                            "layers only; declare ids of your own in the target file's criteria:)")
         ids = [t for t in tags if t in CRITERIA]
         if not ids:
             problems.append(f"{where}: scenario {sc.name!r} has no criterion id tag")

@@ -122,3 +122,25 @@ def test_history_never_runs_the_repository_code(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert not marker.exists(), proc.stdout + proc.stderr
     assert "W1" in proc.stdout and "fail" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_the_target_found_in_the_repository_loads_none_of_its_folder(tmp_path):
+    """``--repo PATH`` finds ``PATH/.buildgate/target.yml`` on its own; that folder is inside the
+    audited repository, so its ``conftest.py`` and test files never load, under xdist too."""
+    marker = tmp_path / "MARKER"
+    repo = hostile_repo(tmp_path, marker, config_files=False)
+    own = repo / ".buildgate"
+    own.mkdir()
+    (own / "target.yml").write_text("name: hostile\nrepo: {path: /nonexistent, workflow: .github/workflows/ci.yml}\n")
+    (own / "conftest.py").write_text(RIGGER.format(marker=str(marker)))
+    (own / "test_rigged.py").write_text(RIGGER.format(marker=str(marker)) + "\ndef test_x():\n    pass\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "a target of its own")
+    for extra in ((), ("-n", "2")):
+        code, report, out = run_pytest("features/", "-m", "W1", "--repo", str(repo), *extra)
+        assert not marker.exists(), out
+        assert report["target"]["source"] == f"{own}/target.yml", out
+        assert code == 1 and report["criteria"]["W1"]["verdict"] == "fail", out
+        assert ".github/workflows/ci.yml" in report["criteria"]["W1"]["message"]
+    code, _, out = run_pytest("features/", str(own), "-m", "W1", "--repo", str(repo))
+    assert code == 4 and "is inside the audited" in out and not marker.exists(), out

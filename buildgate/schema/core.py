@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from buildgate.schema import cluster, devpod, registry
 
-# The shape of an id; target.py checks that the registry knows it.
+# The shape of an id; target.py checks that the registry knows it (a waiver's) or does not (a
+# declared one's).
 CRITERION_ID = "^[A-Z][A-Z]?[0-9]+[a-z]?\\Z"
 _REL_PATH = {"type": "string", "minLength": 1}
+# buildgate.criteria.LAYERS (not imported: the registry imports the target, which imports this)
+LAYERS = ("repo", "registry", "cluster", "devpod")
+# A title is one line of text: it becomes a pytest marker's description and a report's heading.
+_TITLE = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f]*\\S[^\\x00-\\x1f\\x7f]*\\Z"}
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -56,6 +61,17 @@ SCHEMA = {
         "registry": registry.SCHEMA,
         "cluster": cluster.SCHEMA,
         "devpod": devpod.SCHEMA,
+        # criteria of the team's own, decided by its own scenarios: {X1: {title, layer}}
+        "criteria": {
+            "type": "object",
+            "propertyNames": {"pattern": CRITERION_ID},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["title", "layer"],
+                "properties": {"title": _TITLE, "layer": {"enum": list(LAYERS)}},
+            },
+        },
         "waivers": {
             "type": "array",
             "items": {

@@ -1,0 +1,1 @@
+print("widget 1.0.0")
