@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from buildgate.oci import RegistryClient  # noqa: E402
 from buildgate.oci import checks as g  # noqa: E402
-from fixtures.registry_sandbox import SandboxRegistry, push_sandbox_images  # noqa: E402
-from fixtures.registry_sandbox.builder import PodmanUnavailable, _private_var_lib  # noqa: E402
-from fixtures.sandbox_repo import make_sandbox_repo  # noqa: E402
+from pytest_buildgate.fixtures.registry_sandbox import SandboxRegistry, push_sandbox_images  # noqa: E402
+from pytest_buildgate.fixtures.registry_sandbox.builder import PodmanUnavailable, _private_var_lib  # noqa: E402
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo  # noqa: E402
 
 GOAL = 8
 

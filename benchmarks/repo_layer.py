@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import median_time as _time  # noqa: E402
-from fixtures.sandbox_repo import make_sandbox_repo  # noqa: E402
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo  # noqa: E402
 
 
 def main() -> int:

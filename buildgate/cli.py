@@ -1,5 +1,5 @@
-"""``buildgate`` command line: ``buildgate history [REV_RANGE]`` and ``buildgate init`` (the audit itself is
-``pytest features/``)."""
+"""``buildgate history`` and ``buildgate init`` (``buildgate audit`` runs pytest: it is the pytest
+side's, :mod:`pytest_buildgate.cli`, since this library never imports pytest)."""
 from __future__ import annotations
 
 import argparse
@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--cache", help="folder for a persistent cache of outcomes and per-file results, keyed by "
                                    "commit and blob ids: a re-run costs only the new commits")
     h.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPU count)")
+    sub.add_parser("audit", help="audit a target with the built-in criteria (pytest; the `buildgate` command runs it)",
+                   add_help=False)
     i = sub.add_parser("init", help="write .buildgate/target.yml, a commented target file inferred from the repository")
     i.add_argument("--repo", default=".", help="the git checkout (default: .)")
     i.add_argument("--force", action="store_true", help="overwrite an existing .buildgate/target.yml")
@@ -145,6 +147,11 @@ def history(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["audit"]:  # the library never imports pytest: the `buildgate` command runs audits
+        print("buildgate: audit runs pytest: use the `buildgate` command, or python -m pytest_buildgate audit",
+              file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     try:
         return init(args) if args.command == "init" else history(args)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from buildgate import target as target_mod
 from buildgate.errors import BuildgateError, CannotDecide, InputError
-from buildgate.gitops.images import normalize_image_name
+from buildgate.reference import normalize_name
 from buildgate.kustomize import KUSTOMIZATION_FILES, Kustomization
 from buildgate.repo import Repo
 from buildgate.repo_url import repo_key
@@ -151,9 +151,9 @@ def _image_name(raw: str) -> tuple[str | None, str]:
         return None, f"{raw}: computed from github.repository, and the origin remote names no GitHub repository"
     name = raw.strip()
     if _IMAGE_NAME.match(name):
-        full = normalize_image_name(name)
+        full = normalize_name(name)
         return name, (f"{full} in full" if full != name else "")
-    full = normalize_image_name(name)
+    full = normalize_name(name)
     if _IMAGE_NAME.match(full):
         return full, f"written {name} in the workflow"
     return None, f"{name!r} is not an image name buildgate can check"
@@ -211,7 +211,7 @@ def _add_build(wf: Workflow, b: Build, event: E.Event, found: dict[str, ImageFou
             undecided.setdefault(f"{_context_where(b)}: the context of {name} is {context!r}, not a folder of the "
                                  "repository", []).append(event.describe())
             continue
-        key = normalize_image_name(name)
+        key = normalize_name(name)
         img = found.get(key)
         if img is None:
             img = found[key] = ImageFound(name, _target_context(context), wf.path, _name_where(b), _context_where(b),
@@ -243,7 +243,7 @@ def kustomizations(repo: Repo) -> list[str]:
 
 def pick_kustomization(repo: Repo, images: list[ImageFound], inf: Inference) -> None:
     """The kustomization whose ``images:`` name the most built images (none naming any: not picked)."""
-    built = {normalize_image_name(i.name) for i in images}
+    built = {normalize_name(i.name) for i in images}
     scored = []
     for path in kustomizations(repo):
         try:
@@ -251,7 +251,7 @@ def pick_kustomization(repo: Repo, images: list[ImageFound], inf: Inference) -> 
         except BuildgateError as exc:
             inf.unknown.append(f"{path}: not read ({exc})")
             continue
-        hits = [e for e in k.images if any(n and normalize_image_name(n) in built for n in (e.name, e.new_name))]
+        hits = [e for e in k.images if any(n and normalize_name(n) in built for n in (e.name, e.new_name))]
         scored.append((len(hits), path, k, hits))
     scored.sort(key=lambda s: (-s[0], s[1].count("/"), s[1]))
     for n, path, k, _hits in scored:

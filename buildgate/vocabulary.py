@@ -23,7 +23,7 @@ import re
 from typing import Any, Callable, Iterable
 
 from buildgate.errors import CannotDecide, InputError
-from buildgate.gitops.images import normalize_image_name
+from buildgate.reference import normalize_name
 from buildgate.kustomize import Kustomization, split_image
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
@@ -64,7 +64,7 @@ def event(text: str, default_branch: str, sha: str) -> E.Event:
 def same_image(a: str, b: str) -> bool:
     """Whether two image names are the same repository (Docker reference grammar: ``acme/app`` is
     ``docker.io/acme/app``; case-insensitive, tags and digests ignored)."""
-    return normalize_image_name(a).lower() == normalize_image_name(b).lower()
+    return normalize_name(a).lower() == normalize_name(b).lower()
 
 
 def fill(tag: str, sha: str, branch: str = "") -> str:

@@ -11,4 +11,7 @@ is never taken for a test folder). :mod:`buildgate` itself never imports pytest.
 - :mod:`~pytest_buildgate.verdicts`: each scenario's verdict and evidence (survives xdist).
 - :mod:`~pytest_buildgate.output`: the report, the gate, the exit status and the report files.
 - :mod:`~pytest_buildgate.claims`: ``--claims``, the audit of a resolution document.
+- :mod:`~pytest_buildgate.cli`: the ``buildgate`` command (``buildgate audit`` runs pytest).
+- :mod:`~pytest_buildgate.bundle`: the built-in features, steps and fixtures (installed as
+  ``pytest_buildgate.features``, ``.steps``, ``.fixtures`` from the checkout's top-level folders).
 """

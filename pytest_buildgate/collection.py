@@ -91,13 +91,15 @@ def _load_steps(config: pytest.Config, path: Path) -> str:
     return name
 
 
-def _is_buildgate_run(config: pytest.Config) -> bool:
+def is_buildgate_run(config: pytest.Config) -> bool:
+    """A run of buildgate's criteria: ``buildgate_features`` is set (this checkout's ini, or
+    ``buildgate audit``), or a target, a repository or a team's features folder is given."""
     return (bool(config.getini("buildgate_features")) or bool(config.getoption("target") or config.getoption("repo"))
             or bool(config.getoption("buildgate_feature_dirs")))
 
 
 def _wanted(file_path: Path, config: pytest.Config) -> bool:
-    if not _is_buildgate_run(config):
+    if not is_buildgate_run(config):
         return False
     path = file_path.resolve()
     roots = [Path(p).resolve() for p in config.getini("buildgate_features")]

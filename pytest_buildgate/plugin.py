@@ -14,6 +14,7 @@ pytest_plugins = [
     "pytest_buildgate.verdicts",
     "pytest_buildgate.output",
     "pytest_buildgate.claims",
+    "pytest_buildgate.bundle",
 ]
 
 

@@ -42,10 +42,10 @@ from buildgate import criteria
 from buildgate import target as target_mod
 from buildgate.errors import InputError, TargetError
 from buildgate.repo import Repo
+from pytest_buildgate.locations import SOURCE_ROOT
 
 TARGET_KEY = pytest.StashKey["target_mod.Target | None"]()
 _AUDITED_KEY = pytest.StashKey["tuple[Path, ...]"]()
-BUILDGATE_ROOT = Path(__file__).resolve().parent.parent   # a source checkout's root (trusted)
 OWN_TARGET = ".buildgate/target.yml"  # where ``buildgate init`` writes a repository's target file
 # Sections through which a target makes buildgate reach hosts, send credentials or run programs.
 REACHING = ("registry", "cluster", "devpod")
@@ -112,7 +112,7 @@ def audited_folders(target_file: str | None, target: target_mod.Target | None) -
     if target_file:
         folders.append(Path(target_file).expanduser().resolve().parent)
     # buildgate's own checkout is trusted even when it is audited or holds a target file
-    return tuple(dict.fromkeys(f for f in folders if f != BUILDGATE_ROOT))
+    return tuple(dict.fromkeys(f for f in folders if f != SOURCE_ROOT))
 
 
 def _inside(path: Path, folders: tuple[Path, ...]) -> Path | None:
@@ -136,14 +136,14 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     if not folders:
         return
     inipath = early_config.inipath
-    if inipath is not None and inipath.resolve() != BUILDGATE_ROOT / "pyproject.toml":
+    if inipath is not None and inipath.resolve() != SOURCE_ROOT / "pyproject.toml":
         inside = _inside(inipath.resolve(), folders)
         if inside is not None:
             raise pytest.UsageError(
                 f"buildgate: pytest took its configuration from {inipath}, inside the audited {inside}; "
                 "put features/ first on the command line (or use --repo=PATH)")
     inside = _inside(early_config.rootpath.resolve(), folders)
-    if inside is not None and early_config.rootpath.resolve() != BUILDGATE_ROOT:
+    if inside is not None and early_config.rootpath.resolve() != SOURCE_ROOT:
         raise pytest.UsageError(f"buildgate: pytest's root folder {early_config.rootpath} is the audited {inside}; "
                                 "put features/ first on the command line")
     invocation = early_config.invocation_params.dir

@@ -1,7 +1,7 @@
 """Steps of the cluster layer (K5, K6): each line runs its criterion (part) through the registry."""
 from __future__ import annotations
 
-from steps.common import criterion_steps, observation_step
+from pytest_buildgate.steps.common import criterion_steps, observation_step
 
 observation_step("given", "the Deployments the kustomization renders", "rendered deployments")
 

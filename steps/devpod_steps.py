@@ -6,7 +6,7 @@ from typing import Any
 from pytest_bdd import given
 
 from buildgate.context import Context
-from steps.common import criterion_steps, observation_step
+from pytest_buildgate.steps.common import criterion_steps, observation_step
 
 
 @given("the devpod")

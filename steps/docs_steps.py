@@ -1,7 +1,7 @@
 """Steps for D1-D3 (build docs, README link, dangling paths and options) and S1-S2 (helper scripts)."""
 from __future__ import annotations
 
-from steps.common import criterion_steps
+from pytest_buildgate.steps.common import criterion_steps
 
 criterion_steps({
     "the build docs cover the overlay error, GitHub Actions, devpod triggers, local builds and troubleshooting": "D1",

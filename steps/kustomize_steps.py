@@ -2,7 +2,7 @@
 updates, and what deploys it."""
 from __future__ import annotations
 
-from steps.common import criterion_steps
+from pytest_buildgate.steps.common import criterion_steps
 
 criterion_steps({
     "the kustomization overrides every built image and the rendered manifests use it": "K1",

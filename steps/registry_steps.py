@@ -7,7 +7,7 @@ from pytest_bdd import given
 
 from buildgate import criteria
 from buildgate.context import Context
-from steps.common import criterion_steps, record
+from pytest_buildgate.steps.common import criterion_steps, record
 
 
 @given("the registry that holds the target's images")

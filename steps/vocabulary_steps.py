@@ -13,7 +13,7 @@ from pytest_bdd import parsers, then
 
 from buildgate import vocabulary as v
 from buildgate.context import Context
-from steps.common import check
+from pytest_buildgate.steps.common import check
 
 
 def _re(pattern: str) -> parsers.re:

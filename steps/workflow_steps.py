@@ -5,7 +5,7 @@ from pytest_bdd import given
 
 from buildgate.context import Context
 from buildgate.workflow.model import Workflow
-from steps.common import criterion_steps
+from pytest_buildgate.steps.common import criterion_steps
 
 
 @given("the build workflow of the target")

@@ -15,7 +15,7 @@ from buildgate.errors import CannotDecide, InputError
 from buildgate.reports import markdown
 from buildgate.result import CheckResult
 from buildgate.verdict import Verdict
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import ROOT, run_features, run_pytest
 
 SEED = ROOT.parent / "shared" / "seed" / "resolution-mo-3t8p.md"

@@ -63,3 +63,20 @@ def test_the_registry_is_the_only_place_steps_reach_library_checks():
             continue
         assert not {n for n in names if n.startswith("buildgate.") and n not in (
             "buildgate.context", "buildgate.repo", "buildgate.workflow.model")}, (path.name, names)
+
+
+def test_every_package_of_the_tree_ships_in_the_wheel():
+    """pyproject.toml lists the packages by hand (the checkout's features/, steps/ and fixtures/
+    install as pytest_buildgate.*): a new subpackage must be added there."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapped = {folder: package for package, folder in config["package-dir"].items()}
+    found = set()
+    for init in [*ROOT.glob("buildgate/**/__init__.py"), *ROOT.glob("pytest_buildgate/**/__init__.py"),
+                 *ROOT.glob("steps/**/__init__.py"), *ROOT.glob("fixtures/**/__init__.py")]:
+        rel = init.parent.relative_to(ROOT).as_posix()
+        top, _, rest = rel.partition("/")
+        base = mapped.get(top, top)
+        found.add(base + ("." + rest.replace("/", ".") if rest else ""))
+    assert found <= set(config["packages"]), sorted(found - set(config["packages"]))

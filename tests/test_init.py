@@ -88,7 +88,7 @@ def test_monorepo(repos):
 
 
 def test_on_the_sandbox_it_infers_the_target_the_sandbox_is_audited_with(tmp_path):
-    from fixtures.sandbox_repo import make_sandbox_repo
+    from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
 
     sandbox = make_sandbox_repo(tmp_path / "sandbox")
     text = init_mod.render(init_mod.infer(sandbox.path))

@@ -26,7 +26,7 @@ import sys
 import pytest
 
 from buildgate.criteria import CRITERIA
-from fixtures.sandbox_repo import TEMPLATE, _History, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, _History, make_sandbox_repo
 from tests.helpers import ROOT, run_features
 
 SEED = ROOT.parent / "shared" / "seed" / "resolution-mo-3t8p.md"

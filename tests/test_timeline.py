@@ -11,7 +11,7 @@ from buildgate.repo import Repo
 from buildgate.context import Context
 from buildgate.criteria import of_layer
 from buildgate.target import Target
-from fixtures.sandbox_repo import TEMPLATE, _History, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, _History, make_sandbox_repo
 from tests.helpers import ROOT
 
 WORKFLOW = ".github/workflows/build-push.yml"

@@ -203,7 +203,7 @@ def test_kustomization_sets_a_commit(mono, repos):
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     from buildgate.oci import RegistryClient
-    from fixtures.registry_sandbox import BuildSpec, SandboxRegistry, registry_binary
+    from pytest_buildgate.fixtures.registry_sandbox import BuildSpec, SandboxRegistry, registry_binary
 
     if registry_binary() is None:
         pytest.skip("docker-registry is not installed")
@@ -241,7 +241,7 @@ def test_registry_tags_digests_and_attestations(registry, release):
 
 # -- the cluster -----------------------------------------------------------------------------------
 def test_deployment_runs(kubeapi):
-    from fixtures.kubeapi import objects as o
+    from pytest_buildgate.fixtures.kubeapi import objects as o
 
     w = o.Workload("api", {"api": (f"{API}:abc1234", o.image_id(f"{API}:abc1234", "sha256:" + "a" * 64))})
     reader = kubeapi(o.world_of(o.deployment(w))).reader()
@@ -304,7 +304,7 @@ def test_every_documented_step_is_one_step_definition_and_every_definition_is_do
     from tests.helpers import ROOT
 
     source = (ROOT / "steps" / "vocabulary_steps.py").read_text()
-    from steps.vocabulary_steps import _re
+    from pytest_buildgate.steps.vocabulary_steps import _re
 
     parsers_ = {p: _re(p) for p in re_.findall(r"@then\(_re\('([^']+)'\)", source)}
     doc = (ROOT / "docs" / "vocabulary.md").read_text()

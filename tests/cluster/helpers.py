@@ -8,7 +8,7 @@ from pathlib import Path
 
 from buildgate.cluster.config import WaitBudget
 from buildgate.cluster.expected import ExpectedContainer, ExpectedDeployment
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import objects as o
 
 API = "ghcr.io/ardenone/moltbook-api"
 FRONT = "ghcr.io/ardenone/moltbook-frontend"

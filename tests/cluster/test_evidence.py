@@ -8,8 +8,8 @@ from buildgate.cluster.evidence import (
     pod_line,
     redact,
 )
-from fixtures.kubeapi import STANDIN_TOKEN
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import STANDIN_TOKEN
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import api_workload
 
 

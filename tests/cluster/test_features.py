@@ -13,9 +13,9 @@ import pytest
 
 from buildgate.cluster.expected import expected_deployments
 from buildgate.repo import Repo
-from fixtures.kubeapi import STANDIN_TOKEN, WRITE_LOG
-from fixtures.kubeapi import objects as o
-from fixtures.sandbox_repo import make_sandbox_repo
+from pytest_buildgate.fixtures.kubeapi import STANDIN_TOKEN, WRITE_LOG
+from pytest_buildgate.fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
 from tests.helpers import run_pytest
 
 BUILT = ("ghcr.io/ardenone/moltbook-api", "ghcr.io/ardenone/moltbook-frontend")

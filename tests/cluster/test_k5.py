@@ -9,8 +9,8 @@ import pytest
 from buildgate.cluster import k5
 from buildgate.cluster.config import WaitBudget
 from buildgate.errors import CannotDecide, Unauthorized
-from fixtures.kubeapi import STANDIN_TOKEN
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import STANDIN_TOKEN
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import (
     API,
     CHILD_API,

@@ -9,7 +9,7 @@ from buildgate.cluster import k6
 from buildgate.cluster.config import WaitBudget
 from buildgate.errors import CannotDecide, Unauthorized
 from buildgate.repo import Repo
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import FAST, tiny_repo
 
 KUST = "k8s/kustomization.yml"

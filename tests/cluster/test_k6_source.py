@@ -10,7 +10,7 @@ import pytest
 from buildgate.cluster import k6
 from buildgate.errors import CannotDecide
 from buildgate.repo import Repo
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import FAST, git, tiny_repo
 
 KUST = "k8s/kustomization.yml"

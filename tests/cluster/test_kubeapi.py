@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from fixtures.kubeapi import WRITE_LOG, KubeApiServer
-from fixtures.kubeapi import objects as o
-from fixtures.kubeapi.store import World
+from pytest_buildgate.fixtures.kubeapi import WRITE_LOG, KubeApiServer
+from pytest_buildgate.fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi.store import World
 from tests.cluster.helpers import api_workload
 
 

@@ -15,8 +15,8 @@ from buildgate.cluster import reader as reader_mod
 from buildgate.cluster.expected import expected_deployments
 from buildgate.errors import ProtocolError
 from buildgate.repo import Repo
-from fixtures.kubeapi import objects as o
-from fixtures.sandbox_repo import make_sandbox_repo
+from pytest_buildgate.fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
 from tests.cluster.helpers import (
     FAST,
     ONCE,

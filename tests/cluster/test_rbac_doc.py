@@ -11,7 +11,7 @@ import yaml
 from buildgate.cluster import k5, k6
 from buildgate.errors import Unauthorized
 from buildgate.repo import Repo
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import (
     FAST,
     api_workload,

@@ -20,8 +20,8 @@ from buildgate.errors import (
     Unauthorized,
     Unreachable,
 )
-from fixtures.kubeapi import STANDIN_TOKEN
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import STANDIN_TOKEN
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import api_workload
 
 

@@ -21,8 +21,8 @@ import pytest
 from buildgate.devpod import DevpodHost, api, open_host, shims
 from buildgate.errors import CannotDecide, NotApplicable
 from buildgate.result import CheckResult
-from fixtures.devpod_sandbox import DevpodSandbox, preconditions
-from fixtures.sandbox_repo import make_sandbox_repo
+from pytest_buildgate.fixtures.devpod_sandbox import DevpodSandbox, preconditions
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
 from tests.devpod.helpers import track
 
 LOCAL = "scripts/build-images.sh"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.devpod_sandbox import preconditions
-from fixtures.sandbox_repo import make_sandbox_repo
+from pytest_buildgate.fixtures.devpod_sandbox import preconditions
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
 from buildgate.errors import NotApplicable
 from tests.helpers import run_pytest, verdicts
 

@@ -15,8 +15,8 @@ import pytest
 from buildgate.devpod import DevpodHost, api, gh
 from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide, NotApplicable
-from fixtures.devpod_sandbox import DevpodSandbox
-from fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
+from pytest_buildgate.fixtures.devpod_sandbox import DevpodSandbox
+from pytest_buildgate.fixtures.sandbox_repo import SandboxRepo, make_sandbox_repo
 from tests.devpod.helpers import track
 
 LOCAL = "scripts/build-images.sh"

@@ -287,7 +287,7 @@ def test_target_schema_for_the_devpod_section() -> None:
 
 
 def test_sandbox_needs_root_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fixtures.devpod_sandbox import sandbox as sbmod
+    from pytest_buildgate.fixtures.devpod_sandbox import sandbox as sbmod
 
     monkeypatch.setattr(sbmod.os, "geteuid", lambda: 1000)
     with pytest.raises(NotApplicable, match=r"the sandbox devpod needs root \(running as uid 1000\)"):

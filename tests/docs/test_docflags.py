@@ -5,7 +5,7 @@ import pytest
 
 from buildgate.docs.options import d3_docs_show_accepted_options, invocations, option_parser
 from buildgate.repo import Repo
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import run_features
 
 DOC = (TEMPLATE / "DOCKER_BUILD.md").read_text()

@@ -1,7 +1,7 @@
 """End to end: the docs-and-scripts feature against the sandbox and a broken copy of it."""
 from __future__ import annotations
 
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import run_pytest, verdicts
 
 FEATURE = "features/repo/docs_and_scripts.feature"

@@ -7,7 +7,7 @@ import pytest
 
 from buildgate.errors import CannotDecide
 from buildgate.repo import Repo
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.docs.helpers import run_all
 
 DOCS = (TEMPLATE / "DOCKER_BUILD.md").read_text()

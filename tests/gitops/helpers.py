@@ -6,7 +6,7 @@ from pathlib import Path
 from buildgate.gitops import k7_gitops_applies_tags
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
-from fixtures.sandbox_repo import TEMPLATE
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE
 from tests.docs.helpers import git_repo
 
 GITHUB = "ardenone/moltbook-org"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from buildgate.gitops import k7_gitops_applies_tags
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.gitops.helpers import API, KUST, OURS, app, k7, source
 
 DIGEST = "sha256:" + "4f" * 32

@@ -75,7 +75,7 @@ def test_a_wrong_type_in_the_live_object_is_a_protocol_error_naming_the_field(mu
 
 def test_aliases_come_from_the_kustomization(tmp_path):
     from buildgate.gitops import built_image_aliases
-    from fixtures.sandbox_repo import TEMPLATE
+    from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE
     from tests.gitops.helpers import KUST, make_repo
 
     kust = (TEMPLATE / KUST).read_text().replace("  - name: ghcr.io/ardenone/moltbook-api\n", "  - name: moltbook-api\n")

@@ -18,7 +18,7 @@ from buildgate.cluster.config import WaitBudget, cluster_config
 from buildgate.cluster.reader import DEPLOYMENTS, ClusterReader
 from buildgate.errors import BuildgateError, CannotDecide, ProtocolError, RemoteError, Unreachable
 from buildgate.repo import Repo
-from fixtures.kubeapi import objects as o
+from pytest_buildgate.fixtures.kubeapi import objects as o
 from tests.cluster.helpers import tiny_repo
 from tests.hostile.wire import Clock, Req, Wire, WireServer, wire_servers
 

@@ -19,7 +19,7 @@ from buildgate.errors import InputError, TargetError
 from buildgate.kustomize import Kustomization
 from buildgate.repo import Repo
 from buildgate.target import load
-from fixtures.sandbox_repo import BOT, HUMAN, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import BOT, HUMAN, make_sandbox_repo
 from tests.helpers import ROOT, run_pytest
 
 KUST = "k8s/kustomization.yml"

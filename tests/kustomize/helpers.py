@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from buildgate.repo import Repo
-from fixtures.sandbox_repo import BOT, HUMAN, TEMPLATE, SandboxRepo, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import BOT, HUMAN, TEMPLATE, SandboxRepo, make_sandbox_repo
 
 KUST = "k8s/kustomization.yml"
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from fixtures.registry_sandbox import BuildSpec, SandboxRegistry, registry_binary
+from pytest_buildgate.fixtures.registry_sandbox import BuildSpec, SandboxRegistry, registry_binary
 
 COMMIT = "1234567890abcdef1234567890abcdef12345678"
 OLD = "fedcba0987654321fedcba0987654321fedcba09"

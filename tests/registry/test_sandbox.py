@@ -13,9 +13,9 @@ from cryptography import x509
 
 from buildgate.oci import RegistryClient
 from buildgate.oci import checks as g
-from fixtures.registry_sandbox import SandboxRegistry, push_sandbox_images, registry_binary
-from fixtures.registry_sandbox.tokens import TokenService
-from fixtures.sandbox_repo import make_sandbox_repo
+from pytest_buildgate.fixtures.registry_sandbox import SandboxRegistry, push_sandbox_images, registry_binary
+from pytest_buildgate.fixtures.registry_sandbox.tokens import TokenService
+from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
 from tests.helpers import run_pytest, verdicts
 
 SECRET = "ghp_buildgateTestSecretNeverPrinted"

@@ -8,7 +8,7 @@ import pytest
 from buildgate.errors import CannotDecide
 from buildgate.target import Target
 from buildgate.workflow import checks as wc
-from fixtures.sandbox_repo import TEMPLATE
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE
 from tests.workflow.test_model import git_repo
 
 WF = ".github/workflows/build-push.yml"

@@ -56,7 +56,7 @@ def test_unknown_names_match_only_the_images_their_known_pieces_fit() -> None:
 
 
 def test_w9_parts_are_registered_and_add_up_to_the_criterion(tmp_path: Path) -> None:
-    from fixtures.sandbox_repo import make_sandbox_repo
+    from pytest_buildgate.fixtures.sandbox_repo import make_sandbox_repo
     from buildgate.context import Context
     from buildgate.repo import Repo
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import run_features
 
 WORKFLOW = ".github/workflows/build-push.yml"

@@ -10,7 +10,7 @@ import pytest
 from buildgate.repo import Repo
 from buildgate.workflow import builds
 from buildgate.workflow import checks as wc
-from fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
+from pytest_buildgate.fixtures.sandbox_repo import TEMPLATE, make_sandbox_repo
 from tests.helpers import run_features, verdicts
 
 WF = ".github/workflows/build-push.yml"

@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixtures.sandbox_repo import BOT, _History
+from pytest_buildgate.fixtures.sandbox_repo import BOT, _History
 
 DATA = Path(__file__).parent
 KINDS = ("release_tags", "monorepo")

@@ -5,7 +5,7 @@ from pytest_bdd import given, then
 
 from buildgate.errors import CannotDecide, NotApplicable
 from buildgate.result import CheckResult
-from steps.common import check
+from pytest_buildgate.steps.common import check
 
 
 @given("a demo check that holds", target_fixture="demo")

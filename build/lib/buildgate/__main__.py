@@ -1,0 +1,8 @@
+"""``python -m buildgate``: the command line."""
+from __future__ import annotations
+
+import sys
+
+from buildgate.cli import main
+
+sys.exit(main())
