@@ -33,7 +33,7 @@ from pathlib import Path
 
 from buildgate import target as target_mod
 from buildgate.errors import BuildgateError, CannotDecide, InputError
-from buildgate.reference import normalize_name
+from buildgate.reference import normalize_name, parse
 from buildgate.kustomize import KUSTOMIZATION_FILES, Kustomization
 from buildgate.repo import Repo
 from buildgate.repo_url import repo_key
@@ -149,7 +149,7 @@ def _image_name(raw: str) -> tuple[str | None, str]:
     when it can't be a target image name."""
     if _UNKNOWN_REPOSITORY in raw:
         return None, f"{raw}: computed from github.repository, and the origin remote names no GitHub repository"
-    name = raw.strip()
+    name = parse(raw.strip()).familiar  # as people write it: the model's names are normalised
     if _IMAGE_NAME.match(name):
         full = normalize_name(name)
         return name, (f"{full} in full" if full != name else "")
@@ -191,6 +191,15 @@ def workflow_images(repo: Repo, path: str, github: str, branch: str, sha: str,
 
 def _add_build(wf: Workflow, b: Build, event: E.Event, found: dict[str, ImageFound],
                undecided: dict[str, list[str]]) -> None:
+    for unknown in b.unknown_names:  # an image name written from a secret or a step's output
+        undecided.setdefault(f"{b.where}: the images it builds are unknown offline: "
+                             f"{unknown.describe() if hasattr(unknown, 'describe') else unknown}", []
+                             ).append(event.describe())
+    if b.context is not None and not isinstance(b.context, str):
+        if b.images:
+            undecided.setdefault(f"{_context_where(b)}: the context of {', '.join(b.images)} is unknown offline: "
+                                 f"{b.context.describe()}", []).append(event.describe())
+        return
     context = normalize_context(b.context)
     changed = ["Dockerfile" if context == "." else posixpath.join(context, "Dockerfile")]
     combo = ", ".join(f"{k}={v}" for k, v in b.matrix.items()) if b.matrix else ""
@@ -410,7 +419,7 @@ def infer(root: str | os.PathLike) -> Inference:
     inf.name = Found(name, "the GitHub repository's name" if inf.github else "the repository folder's name")
     branch, sha = inf.default_branch.value, head_sha(repo)
     probe = target_mod.Target(default_branch=branch, github=github)
-    per_workflow = {p: workflow_images(repo, p, github, branch, sha, inf.unknown) for p in workflow_files(repo, probe)}
+    per_workflow = {p: workflow_images(repo, p, github, branch, sha, inf.unknown) for p in workflow_files(repo, probe.workflows_dir)}
     chosen = pick_workflow(per_workflow, branch)
     if chosen is None:
         inf.unknown.append(f"repo.workflow and images: no workflow under {probe.workflows_dir} pushes an image")

@@ -23,12 +23,14 @@ import re
 from typing import Any, Callable, Iterable
 
 from buildgate.errors import CannotDecide, InputError
-from buildgate.reference import normalize_name
-from buildgate.kustomize import Kustomization, split_image
+from buildgate.kustomize import Kustomization
+from buildgate.reference import normalize_name, parse
+from buildgate.reference import split as split_image
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
 from buildgate.target import Target
 from buildgate.workflow import events as E
+from buildgate.workflow import expressions as ex
 from buildgate.workflow.builds import build_tags, head_sha, normalize_context, present, workflow_files
 from buildgate.workflow.model import Build, Workflow, load_workflow
 
@@ -80,8 +82,15 @@ def image_ref(ref: str, sha: str) -> tuple[str, str]:
     return name, fill(tag, sha)
 
 
+def _context(b: Build) -> str:
+    """The build's context folder; an unknown one is a CannotDecide naming its expression."""
+    if b.context is not None and not isinstance(b.context, str):
+        raise ex.undecided(b.context, f"the build context of {', '.join(b.images) or 'an image'}", b.where)
+    return normalize_context(b.context)
+
+
 def _dockerfile(b: Build) -> list[str]:
-    ctx = normalize_context(b.context)
+    ctx = _context(b)
     return ["Dockerfile" if ctx == "." else posixpath.join(ctx, "Dockerfile")]
 
 
@@ -130,9 +139,15 @@ def workflow_builds(repo: Repo, target: Target, path: str, image: str, context: 
             undecided = undecided or exc
             continue
         for b in builds:
+            for unknown in b.unknown_names:  # it might be the image: only a match elsewhere decides
+                undecided = undecided or ex.undecided(unknown, "an image name", b.where)
             for name in b.images:
-                built_from = normalize_context(b.context)
-                seen.setdefault(f"{name} from {built_from}", b.where)
+                try:
+                    built_from = _context(b)
+                except CannotDecide as exc:
+                    undecided = undecided or exc
+                    continue
+                seen.setdefault(f"{parse(name).familiar} from {built_from}", b.where)
                 if same_image(name, image) and built_from == normalize_context(context):
                     return CheckResult.passed(f"{path} builds {image} from {context}",
                                               [f"{b.describe()} builds {name} from {built_from} on {ev.describe()} "
@@ -179,7 +194,7 @@ def _pushing_builds(repo: Repo, target: Target, image: str, ev: E.Event
     """Every build of ``image`` that pushes on ``ev``, in any workflow; and why others don't."""
     pushing, why = [], []
     undecided: CannotDecide | None = None
-    for path in workflow_files(repo, target):
+    for path in workflow_files(repo, target.workflows_dir):
         try:
             wf = load_workflow(repo, path, target.github)
             builds = _builds_of(wf, image, ev)

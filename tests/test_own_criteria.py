@@ -106,7 +106,7 @@ def test_reports_waivers_claims_and_the_gate_treat_them_like_built_in_ones(regis
     doc.write_text("# Done\n\n- ✅ Release tags publish images\n- ✅ Changelog updated\n")
     mapping = tmp_path / "map.yml"
     mapping.write_text("rules:\n  - {pattern: 'release tags', criteria: [X1]}\n  - {pattern: changelog, criteria: [X2]}\n")
-    audit = claims.audit(str(doc), report, str(mapping))
+    audit = claims.audit(str(doc), lambda cid: claims.Finding.from_report(report["criteria"].get(cid)), str(mapping))
     assert [c["status"] for c in audit["claims"]] == ["verified", "contradicted"]
     assert gate.evaluate(report).blocking == {"X2": "fail"}
     waived = _target("criteria:\n  X2: {title: The changelog names the release, layer: repo}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,9 +19,11 @@ from tests.helpers import ROOT
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtual environment with buildgate installed from its wheel (dependencies from this machine)."""
     base = tmp_path_factory.mktemp("wheel")
+    source = base / "source"  # built from a copy: a build leaves build/ and *.egg-info behind
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__"))
     wheels = base / "dist"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     [wheel] = wheels.glob("buildgate-*.whl")
     env_dir = base / "venv"

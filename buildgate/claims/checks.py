@@ -227,7 +227,7 @@ def _pushes(ctx: Context) -> list[tuple[str, str, list[str], bool, str]]:
 
 
 def image_pushed(ctx: Context, ref: str | None) -> CheckResult:
-    from buildgate.kustomize import split_image
+    from buildgate.reference import split as split_image
 
     if not ref:
         raise CannotDecide("the claim names no image")

@@ -40,7 +40,7 @@ from buildgate.claims.patterns import compile_pattern
 from buildgate.docs.markdown import leaves_repo, link_path
 from buildgate.docs.paths import path_tokens
 from buildgate.errors import CannotDecide, InputError
-from buildgate.kustomize import split_image
+from buildgate.reference import split as split_image
 from buildgate.shell import ASSIGN, Simple, dequote, parse
 from buildgate.yamlfile import decode_text
 

@@ -1,1 +1,0 @@
-"""Step definitions: each turns a Gherkin line into one library call and a checked assertion."""
