@@ -17,7 +17,7 @@ collect_ignore_glob = ["tests/data/*"]
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse to run without buildgate's plugin from its entry point: loaded any later, it could
     not keep pytest from reading an audited repository named by ``--repo PATH``."""
-    if not config.pluginmanager.has_plugin("buildgate"):
+    if not (config.pluginmanager.has_plugin("buildgate") or config.pluginmanager.has_plugin("pytest_buildgate.plugin")):
         raise pytest.UsageError(
             "buildgate: its pytest plugin is not loaded (pip install -e . registers it; "
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 needs -p pytest_buildgate.plugin)")

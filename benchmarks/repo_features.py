@@ -65,7 +65,7 @@ def main() -> int:
         env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "",
                "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
         pytest = [sys.executable, "-m", "pytest", "-p", "pytest_bdd.plugin", "-p", "no:cacheprovider", "-q"]
-        features = pytest + ["features/", "-m", "repo", "--repo", str(repo.path)]
+        features = pytest + ["-p", "pytest_buildgate.plugin", "features/", "-m", "repo", "--repo", str(repo.path)]
         bare = pytest + ["test_noop.py"]
         run_timed(features, env, ROOT, (0, 1))  # warm the bytecode cache
         run_timed(bare, env, bare_dir)

@@ -11,10 +11,24 @@ import re
 
 from pytest_bdd import parsers, then
 
-from buildgate import vocabulary as v
 from buildgate.context import Context
 from pytest_buildgate.steps.common import check
 
+
+
+class _Vocabulary:
+    """:mod:`buildgate.vocabulary`, imported when a step of it first runs (a run of the built-in
+    criteria alone never pays for it)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # pytest and pytest-bdd look for markers on every module attribute
+            raise AttributeError(name)
+        from buildgate import vocabulary
+
+        return getattr(vocabulary, name)
+
+
+v = _Vocabulary()
 
 def _re(pattern: str) -> parsers.re:
     """A step pattern where ``{name}`` is a double-quoted value (which can't hold a quote)."""
