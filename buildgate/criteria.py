@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from buildgate.context import Context
-from buildgate.errors import InputError
+from buildgate.errors import BuildgateError, InputError
 from buildgate.result import CheckResult
+from buildgate.verdict import verdict_of
 
 LAYERS = ("repo", "registry", "cluster", "devpod")
 
@@ -41,10 +42,28 @@ class Criterion:
     parts: dict[str, Check] = field(default_factory=dict)
 
     def check(self, ctx: Context, part: str | None = None) -> CheckResult:
-        """Run one part, or every part combined (the criterion's own verdict)."""
+        """Run one part, or every part combined (the criterion's own verdict).
+
+        Combined, every part runs: a part that fails makes the criterion fail even when another
+        part could not decide (fail > error > skipped); with no failure, the most severe part that
+        could not decide is raised (an error before a skip); otherwise it passes.
+        """
         if part is not None:
             return self.parts[part](ctx)
-        results = [fn(ctx) for fn in self.parts.values()]
+        results: list[CheckResult] = []
+        raised: list[BuildgateError] = []
+        for name, fn in self.parts.items():
+            try:
+                results.append(fn(ctx))
+            except BuildgateError as exc:
+                raised.append(exc)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            combined = CheckResult.combine(results, "")
+            combined.evidence += [f"{self.id}: another part could not decide: {exc.kind}: {exc}" for exc in raised]
+            return combined
+        if raised:
+            raise max(raised, key=lambda exc: verdict_of(exc)[0].rank)
         return results[0] if len(results) == 1 else CheckResult.combine(results, "; ".join(r.message for r in results))
 
 

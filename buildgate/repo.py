@@ -489,7 +489,13 @@ class Repo:
         return self
 
     def is_git(self) -> bool:
-        return self.git("rev-parse", "--is-inside-work-tree", check=False).strip() == "true"
+        """True when the folder is the top of a git checkout (a plain folder inside another
+        checkout, an unpacked tarball in a CI workspace say, is not: its history is another's)."""
+        top = self.git("rev-parse", "--show-toplevel", check=False).strip()
+        try:
+            return bool(top) and Path(top).resolve() == self.root
+        except OSError:
+            return False
 
     def head(self) -> str:
         """The commit this Repo reads (HEAD for a work tree), resolved once per Repo."""

@@ -231,17 +231,16 @@ def s2_scripts_name_existing_workflow(repo: Repo, scripts: dict[str, str], workf
             continue
         ev: list[str] = []
         bad: list[tuple[str, int]] = []
-        resolved = 0
+        unresolved: list[str] = []
         for value, line in named:
             if "$" in value:
-                undecided.append(f"{path}:{line}")
+                unresolved.append(f"{value} at {path}:{line}")
                 ev.append(f"{path}:{line}: names {value} (can't resolve)")
                 continue
             if value.isdigit():
-                undecided.append(f"{path}:{line}")
+                unresolved.append(f"workflow id {value} at {path}:{line} (ids can't be mapped offline)")
                 ev.append(f"{path}:{line}: names workflow id {value} (can't map an id offline)")
                 continue
-            resolved += 1
             hit = gh_workflow(value, files, paths=True)
             if hit:
                 ev.append(f"{path}:{line}: names {value} -> {hit}")
@@ -254,11 +253,15 @@ def s2_scripts_name_existing_workflow(repo: Repo, scripts: dict[str, str], workf
             results.append(CheckResult(False, f"expected {path}:{line} to name an existing workflow; found "
                                        f"{value!s}{more}, but {workflows_dir}/ holds: {existing} "
                                        f"(at {path}:{line})", ev))
-        elif resolved == 0:
-            raise CannotDecide(f"{path} names its workflow only through values it can't resolve "
-                               f"({', '.join(v for v, _ in named)})", undecided[0])
+        elif unresolved:  # any of them could name a workflow that doesn't exist
+            undecided.extend(unresolved)
+            results.append(CheckResult.passed("", ev))
         else:
             results.append(CheckResult.passed(f"{path} names an existing workflow", ev))
     res = CheckResult.combine(results, "the devpod trigger and status scripts name existing workflows")
+    if res.ok and undecided:
+        raise CannotDecide(f"whether every workflow the scripts name exists depends on values they compute: "
+                           f"{'; '.join(undecided)}", undecided[0].rsplit(" at ", 1)[-1].split(" ")[0])
+    res.evidence += [f"cannot decide: {u}" for u in undecided]
     res.evidence.extend(notes)
     return res

@@ -27,7 +27,10 @@ Every pytest and buildgate option works (pytest --help lists them under "buildga
 def audit_args(args: list[str]) -> list[str]:
     """The pytest command line of ``buildgate audit ARGS``."""
     features = features_dir()
-    return ["-c", os.devnull, "--rootdir", str(features.parent), "-p", "no:cacheprovider", "--strict-markers",
+    # -c /dev/null: no configuration file; its confcutdir would be /dev, so set it: no conftest.py
+    # above the features folder is ever loaded either.
+    return ["-c", os.devnull, "--rootdir", str(features.parent), "--confcutdir", str(features),
+            "-p", "no:cacheprovider", "--strict-markers",
             "-o", f"buildgate_features={features}",
             # this command imported the plugin's package before pytest started (it has no asserts)
             "-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning",

@@ -34,6 +34,7 @@ refusal. Put ``features/`` first on the command line (as every documented comman
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ from buildgate import criteria
 from buildgate import target as target_mod
 from buildgate.errors import InputError, TargetError
 from buildgate.repo import Repo
-from pytest_buildgate.locations import SOURCE_ROOT
+from pytest_buildgate.locations import CHECKOUT
 
 TARGET_KEY = pytest.StashKey["target_mod.Target | None"]()
 _AUDITED_KEY = pytest.StashKey["tuple[Path, ...]"]()
@@ -112,7 +113,7 @@ def audited_folders(target_file: str | None, target: target_mod.Target | None) -
     if target_file:
         folders.append(Path(target_file).expanduser().resolve().parent)
     # buildgate's own checkout is trusted even when it is audited or holds a target file
-    return tuple(dict.fromkeys(f for f in folders if f != SOURCE_ROOT))
+    return tuple(dict.fromkeys(f for f in folders if f != CHECKOUT))
 
 
 def _inside(path: Path, folders: tuple[Path, ...]) -> Path | None:
@@ -136,17 +137,23 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     if not folders:
         return
     inipath = early_config.inipath
-    if inipath is not None and inipath.resolve() != SOURCE_ROOT / "pyproject.toml":
+    if inipath is not None and (CHECKOUT is None or inipath.resolve() != CHECKOUT / "pyproject.toml"):
         inside = _inside(inipath.resolve(), folders)
         if inside is not None:
             raise pytest.UsageError(
                 f"buildgate: pytest took its configuration from {inipath}, inside the audited {inside}; "
                 "put features/ first on the command line (or use --repo=PATH)")
     inside = _inside(early_config.rootpath.resolve(), folders)
-    if inside is not None and early_config.rootpath.resolve() != SOURCE_ROOT:
+    if inside is not None and early_config.rootpath.resolve() != CHECKOUT:
         raise pytest.UsageError(f"buildgate: pytest's root folder {early_config.rootpath} is the audited {inside}; "
                                 "put features/ first on the command line")
     invocation = early_config.invocation_params.dir
+    inside = _inside(Path(invocation).resolve(), folders)
+    if inside is not None and any(entry in ("", ".") or Path(entry).resolve() == Path(invocation).resolve()
+                                  for entry in sys.path):
+        raise pytest.UsageError(
+            f"buildgate: run from inside the audited {inside}: Python imports modules from the current folder "
+            "first, so the repository's own Python may run; run from another folder (or `buildgate audit`)")
     for arg in ns.file_or_dir:
         path = (invocation / str(arg).split("::", 1)[0]).resolve()
         inside = _inside(path, folders)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 from pytest_bdd.utils import registry_get_safe
 
+import buildgate
 from buildgate.criteria import CRITERIA
 from buildgate.errors import BuildgateError, NotApplicable
+from buildgate.reports.terminal import one_line
 from buildgate.reports.verdicts import ScenarioVerdict
 from buildgate.result import CheckFailed, CheckResult
 from buildgate.verdict import Verdict, verdict_of, worst
@@ -143,14 +146,26 @@ def _criteria_of(item: pytest.Item) -> list[str]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    return one_line(exc)
+
+
+_LIBRARY = Path(buildgate.__file__).resolve().parent
+
+
+def _raised_in_buildgate(exc: BaseException) -> bool:
+    """True when the innermost frame is buildgate's own code: an ``assert`` there is a bug, not a
+    verdict (a failed check is :class:`CheckFailed`)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and _LIBRARY in Path(tb.tb_frame.f_code.co_filename).resolve().parents
 
 
 def _verdict_of_exception(exc: BaseException | None) -> tuple[Verdict, str]:
     """How a scenario that raised ended: a failed check, a buildgate error, or a bug."""
     if isinstance(exc, CheckFailed):
         return Verdict.FAIL, str(exc)
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, AssertionError) and not _raised_in_buildgate(exc):  # a team's own step asserting
         return Verdict.FAIL, next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "assertion failed")
     if isinstance(exc, BuildgateError):
         return verdict_of(exc)
@@ -185,10 +200,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         exc = excinfo.value if excinfo is not None else None
         verdict, message = _verdict_of_exception(exc)
         if isinstance(exc, (CheckFailed, BuildgateError)):
-            lines = [f"{verdict.upper()} {' '.join(criteria)}: {message}"]
+            lines = [f"{verdict.upper()} {' '.join(criteria)}: {one_line(message)}"]
             if step:
-                lines.append(f"  at step: {step}")
-            lines += [f"  evidence: {e}" for e in _evidence_of(item)[:20]]
+                lines.append(f"  at step: {one_line(step)}")
+            lines += [f"  evidence: {one_line(e)}" for e in _evidence_of(item)[:20]]
             rep.longrepr = "\n".join(lines)
     if verdict is None:
         return rep

@@ -15,6 +15,7 @@ from pytest_bdd import given, then, when
 
 from buildgate import criteria
 from buildgate.context import Context
+from buildgate.errors import BuildgateError
 from pytest_buildgate.verdicts import check, record
 
 __all__ = ["check", "record", "criterion_steps", "observation_step"]
@@ -23,8 +24,21 @@ _KINDS = {"given": given, "when": when, "then": then}
 
 
 def _runs(key: str) -> Callable[[Context], None]:
+    cid, _, part = key.partition(".")
+
     def run(ctx: Context) -> None:
-        check(criteria.run(key, ctx))
+        try:
+            result = criteria.run(key, ctx)
+        except BuildgateError:
+            if not part:
+                raise
+            # A part that can't decide ends its scenario here; it must not hide another part that
+            # fails (fail > error > skipped): the whole criterion decides then.
+            whole = criteria.run(cid, ctx)  # raises the most severe "can't decide" unless one fails
+            if whole.ok:
+                raise
+            result = whole
+        check(result)
 
     run.__doc__ = f"Decide {key} (buildgate.criteria)."
     return run

@@ -144,3 +144,13 @@ def test_the_target_found_in_the_repository_loads_none_of_its_folder(tmp_path):
         assert ".github/workflows/ci.yml" in report["criteria"]["W1"]["message"]
     code, _, out = run_pytest("features/", str(own), "-m", "W1", "--repo", str(repo))
     assert code == 4 and "is inside the audited" in out and not marker.exists(), out
+
+
+def test_running_from_inside_the_audited_repository_is_refused(tmp_path):
+    """python -m pytest puts the current folder first on sys.path: inside the repository, its own
+    modules would shadow buildgate's. The run is refused, in one line."""
+    marker = tmp_path / "MARKER"
+    repo = hostile_repo(tmp_path, marker, config_files=False)
+    code, report, out = run_pytest(str(ROOT / "features"), "-m", "W1", "--repo", str(repo), cwd=repo)
+    assert code == 4 and "run from inside the audited" in out, out
+    assert report is None and not marker.exists()

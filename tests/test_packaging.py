@@ -72,3 +72,30 @@ def test_buildgate_audit_reads_no_configuration_of_the_folder_it_runs_in(install
                           capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path), timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert not marker.exists()
+
+
+def test_the_installed_sandbox_is_every_file_git_has_of_it(installed):
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "fixtures/sandbox"], capture_output=True, text=True,
+                            check=True).stdout.split()
+    [site] = list(installed.glob("lib/python*/site-packages"))
+    shipped = site / "pytest_buildgate" / "fixtures" / "sandbox"
+    got = sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*") if p.is_file())
+    assert got == sorted(p[len("fixtures/sandbox/"):] for p in listed)
+
+
+def test_buildgate_audit_loads_no_conftest_above_its_features(installed, tmp_path):
+    """``-c /dev/null`` alone would cut conftest loading at /dev: every ancestor of the installed
+    features folder would count. A conftest.py planted above it is never imported."""
+    [site] = list(installed.glob("lib/python*/site-packages"))
+    marker = tmp_path / "MARKER"
+    planted = [site / "pytest_buildgate" / "conftest.py", site / "conftest.py"]
+    for path in planted:
+        path.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    try:
+        proc = subprocess.run([str(installed / "bin" / "buildgate"), "audit", "-m", "W1", "-q"],
+                              capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path), timeout=600)
+    finally:
+        for path in planted:
+            path.unlink()
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not marker.exists()

@@ -201,8 +201,6 @@ def test_contradictions_carry_their_evidence(runs):
     assert image["verdict"] == "pass" and "G1 not checked" in exists[45]["reason"]
 
 
-@pytest.mark.skipif("W12" not in CRITERIA, reason="W12 (one workflow owns each image tag) is being added on another "
-                    "branch; until it lands, W1b fails on duplicate workflows and contradicts the build claims")
 def test_duplicate_workflows_do_not_contradict_the_build_claims(runs):
     exists = _by_line(runs["exists"])
     for line in (36, 79, 101, 147):
@@ -210,9 +208,6 @@ def test_duplicate_workflows_do_not_contradict_the_build_claims(runs):
     assert runs["exists"]["criteria"]["W12"]["verdict"] == "fail"
 
 
-@pytest.mark.skipif("retry" not in CRITERIA["W9"].parts, reason="W9.retry is being added on another branch; until "
-                    "it lands, W9 fails as a whole (the update job runs on tag pushes) and can't tell whether the "
-                    "retry loop holds")
 def test_the_retry_claim_is_judged_by_w9_retry_not_by_w9(runs):
     for moment in ("exists", "renamed"):
         claim = _by_line(runs[moment])[127]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable
 from buildgate.claims.document import Claim, command_argv, program
 from buildgate.docs.topics import TOPICS
 from buildgate.errors import BuildgateError, CannotDecide, InputError
+from buildgate.reference import same_name
 from buildgate.result import CheckResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,11 +214,19 @@ def _pushes(ctx: Context) -> list[tuple[str, str, list[str], bool, str]]:
             try:
                 wf = load_workflow(repo, path, t.github)
                 for b in wf.builds(ev):
+                    for unknown in b.unknown_names:  # might be the claimed image: can't be ruled out
+                        out.append((path, "", [], False, f"{b.where}: an image name not known offline: "
+                                                         f"{unknown.describe() if hasattr(unknown, 'describe') else unknown}"))
+                    if not b.images:
+                        continue
+                    if b.context is not None and not isinstance(b.context, str):
+                        out.append((path, "", [], False, f"{b.where}: its build context is not known offline"))
+                        continue
                     changed = [posixpath.join(B.normalize_context(b.context), "Dockerfile")]
                     d = wf.pushes(b, ev, changed)
                     tags = B.build_tags(wf, b, ev)
                     for image in b.images:
-                        mine = next((v for k, v in tags.items() if k.lower() == image.lower()), [])
+                        mine = next((v for k, v in tags.items() if same_name(k, image)), [])
                         out.append((path, image, [tag for tag, _w in mine], d.ok, d.where or b.where))
             except BuildgateError as exc:
                 out.append((path, "", [], False, f"{exc.kind}: {exc}"))
@@ -240,14 +249,14 @@ def image_pushed(ctx: Context, ref: str | None) -> CheckResult:
         if not image:
             undecided.append(f"{path}: {where}")
             continue
-        if image.lower() != name.lower():
+        if not same_name(image, name):
             continue
         line = f"{where}: builds {image} with tags {', '.join(tags) or 'none'}; {'pushes' if pushes else 'does not push'}"
         evidence.append(line)
         if pushes and (not tag or tag in tags):
             return CheckResult.passed(f"{ref} is pushed on a push to {branch} ({where})", evidence)
         found.append(line)
-    if undecided and not found:
+    if undecided:  # a build not read, or an image name not known offline, may push it
         raise CannotDecide(f"no readable workflow pushes {ref}; not read: {'; '.join(undecided)[:300]}")
     what = f"a workflow pushing {name}" + (f" with tag {tag}" if tag else "") + f" on a push to {branch}"
     return CheckResult.failed(what, "; ".join(found) if found else f"no workflow under {ctx.target.workflows_dir}/ "

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from buildgate.reports.terminal import clip, one_line
 
-def one_line(text: Any) -> str:
-    """Untrusted text as one printable line: whitespace collapsed, control characters (a
-    document's escape sequences) shown as ``?``."""
-    return "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
+__all__ = ["claim_line", "clip", "one_line"]
 
 
 def claim_line(claim: dict[str, Any]) -> str:
@@ -18,7 +16,3 @@ def claim_line(claim: dict[str, Any]) -> str:
     line += f" :: {one_line(claim['reason'])}"
     where = [w for w in claim.get("where", []) if w not in claim["reason"]]
     return line + (f" [at {one_line(', '.join(where[:3]))}]" if where else "")
-
-
-def clip(line: str, width: int) -> str:
-    return line if len(line) <= width else line[: max(width - 1, 1)] + "…"

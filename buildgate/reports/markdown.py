@@ -22,7 +22,10 @@ def inline(text: Any, limit: int | None = None) -> str:
     out = _BREAKS.sub(" ", str(text)).strip()
     if limit is not None and len(out) > limit:
         out = out[: limit - 1] + "…"
-    return html.escape(out, quote=False).replace("|", "\\|").replace("`", "\\`")
+    out = html.escape(out, quote=False)
+    for ch in "\\|`[]!":  # no table cell, code span, link or image of its own
+        out = out.replace(ch, "\\" + ch) if ch != "\\" else out.replace("\\", "\\\\")
+    return out
 
 
 def gate_line(report: dict[str, Any]) -> str | None:

@@ -6,16 +6,26 @@ from typing import Any
 from buildgate.verdict import Verdict
 
 
+def one_line(text: Any) -> str:
+    """Untrusted text as one printable line: whitespace collapsed, control characters (escape
+    sequences from an audited file) shown as ``?``."""
+    return "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
+
+
+def clip(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: max(width - 1, 1)] + "…"
+
+
 def terminal_lines(report: dict[str, Any], width: int = 100) -> list[str]:
     """One line per criterion that was checked (message on all but a pass), then the counts."""
     lines = []
     for cid, c in report["criteria"].items():
         if c["verdict"] == Verdict.NOT_CHECKED:
             continue
-        line = f"{cid:<4} {c['verdict'].upper():<8} {c['title']}"
+        line = f"{cid:<4} {c['verdict'].upper():<8} {one_line(c['title'])}"
         if c["verdict"] != Verdict.PASS:
-            line += f" :: {' '.join(str(c['message']).split())}"
-        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+            line += f" :: {one_line(c['message'])}"
+        lines.append(clip(line, width))
     s = report["summary"]
     waived = f", {s['waived']} waived" if s.get("waived") else ""
     lines.append(
