@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from buildgate.errors import CannotDecide
 from buildgate.repo import Repo
-from buildgate.shell import ExpandedCommand
+from buildgate.shell import ExpandedCommand, dequote, parse
 from buildgate.workflow import expressions as ex
 from buildgate.workflow.events import Event, matches_filters, path_filter_passes
 from buildgate.workflow.refs import ImageRef
@@ -881,20 +881,51 @@ class Workflow:
         return self.build_pushes(build, event)
 
 
-_ENV_WRITE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=[^\n]*>>\s*\"?\$\{?GITHUB_ENV")
+_ENV_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:=|<<)")
+
+
+def env_writes(script: str) -> set[str] | None:
+    """The names a ``run:`` script writes to ``$GITHUB_ENV`` (read with the shell reader), or
+    ``None`` when some write can't be read (``tee``, a redirected group, a computed name...):
+    then any name may have changed. Recognised: ``echo``/``printf NAME=... >> "$GITHUB_ENV"`` and
+    ``cat >> "$GITHUB_ENV" <<EOF`` with ``NAME=...``/``NAME<<DELIM`` lines."""
+    names: set[str] = set()
+    read = 0
+    for cmd, _ in parse(script).simple_commands():
+        redirect = [dequote(cmd.tokens[k + 1].text) for k, tok in enumerate(cmd.tokens)
+                    if tok.op and tok.text in (">", ">>") and k + 1 < len(cmd.tokens)]
+        if not any("GITHUB_ENV" in target for target in redirect):
+            continue
+        argv = [dequote(w) for w in cmd.argv]
+        if argv[:1] in (["echo"], ["printf"]):
+            words = [w for w in argv[1:] if not w.startswith("-")]
+        elif argv[:1] == ["cat"] and cmd.heredocs:
+            words = [ln for h in cmd.heredocs for ln in h.body.splitlines()]
+        else:
+            return None
+        found = [m.group(1) for w in words for m in [_ENV_NAME.match(w.strip())] if m]
+        if not found or any("$" in w.split("=", 1)[0] for w in words if "=" in w):
+            return None
+        names.update(found)
+        read += 1
+    return names if read == script.count("GITHUB_ENV") else None
 
 
 def _runtime_env(env: dict[str, Any], earlier: list[Step]) -> dict[str, Any]:
     """``env`` as a later step sees it: what earlier ``run:`` steps write to ``$GITHUB_ENV`` is
-    not known offline (those names become unknown, and so does any name when a step writes
-    there in a way not read here)."""
+    not known offline (those names become unknown, and every name does when a step writes there
+    in a way not read here)."""
     writers = [s for s in earlier if s.run and "GITHUB_ENV" in s.run]
     if not writers:
         return env
-    out = ex.PartialDict(env, name="env", origin=f"written to $GITHUB_ENV by step '{writers[-1].label}' at "
-                                                 f"{writers[-1].where('run')}")
+    origin = f"written to $GITHUB_ENV by step '{writers[-1].label}' at {writers[-1].where('run')}"
+    out = ex.PartialDict(env, name="env", origin=origin)
     for s in writers:
-        for name in _ENV_WRITE.findall(s.run or ""):
+        written = env_writes(s.run or "")
+        if written is None:
+            return ex.PartialDict({}, name="env", origin=f"written to $GITHUB_ENV by step '{s.label}' at "
+                                                          f"{s.where('run')} in a way buildgate doesn't read")
+        for name in written:
             out.pop(name, None)
     return out
 

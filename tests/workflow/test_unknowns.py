@@ -95,3 +95,19 @@ def test_build_and_push_chained_by_and_is_decided(script: str, pushes) -> None:
             wf.build_pushes(build, ev)
     else:
         assert wf.build_pushes(build, ev).ok is pushes
+
+
+@pytest.mark.parametrize(("script", "names"), [
+    ('echo "IMAGE=x" >> "$GITHUB_ENV"', {"IMAGE"}),
+    ('cat >> "$GITHUB_ENV" <<EOF\nIMAGE=x\nTAG<<D\nv\nD\nEOF\n', {"IMAGE", "TAG"}),
+    ('printf "A=%s\\n" 1 >> $GITHUB_ENV\necho "B=2" >> ${GITHUB_ENV}', {"A", "B"}),
+    ('echo IMAGE=x | tee -a "$GITHUB_ENV"', None),             # tee: not read
+    ('{ echo IMAGE=x; } >> "$GITHUB_ENV"', None),              # a redirected group: not read
+    ('echo "$N=1" >> $GITHUB_ENV', None),                      # a computed name
+])
+def test_env_writes_are_read_with_the_shell_reader_or_make_every_name_unknown(script, names):
+    """A write to $GITHUB_ENV that isn't read must not leave a stale value known: every env name
+    is then unknown for the later steps."""
+    from buildgate.workflow.model import env_writes
+
+    assert env_writes(script) == names
