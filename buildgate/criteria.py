@@ -446,7 +446,7 @@ def v3_run(c: Context) -> Any:
 
 @check("V3", "devpod", "The local build script stops in the devpod and names DOCKER_BUILD.md", part="stops")
 def v3_stops(c: Context) -> CheckResult:
-    return _v().v3_stops_before_build(v3_run(c), c.devpod, c.repo)
+    return _v().v3_stops_before_build(v3_run(c), c.devpod, c.repo, c.target.docs)
 
 
 @check("V3", part="names docs")

@@ -17,16 +17,11 @@ from pathlib import Path
 from buildgate.errors import CannotDecide, InputError
 from buildgate.repo import ContentCache, Repo, blob_id
 from buildgate.result import CheckResult
+from buildgate.ghcli import workflows_named
 from buildgate.shell import ASSIGN, KEYWORDS, PREFIXES, ShellScript, Word, expand, is_resolved, parse_shell
 
 
 # -- gh commands ------------------------------------------------------------------------------
-_GH_VALUE_FLAGS = {"-r", "--ref", "-f", "--raw-field", "-F", "--field", "-R", "--repo", "-b", "--branch",
-                   "-u", "--user", "-L", "--limit", "-e", "--event", "-s", "--status", "-c", "--commit",
-                   "-q", "--jq", "-t", "--template", "--json", "--created", "-a", "--attempt", "-i", "--interval"}
-_GH_BOOL_FLAGS = {"-y", "--yaml", "-w", "--web", "--json-input", "-a", "--all", "-x", "--exit-status", "-v", "--verbose"}
-
-
 def _gh_args(words: list[Word]) -> list[Word] | None:
     """The words after ``gh`` when the command (past keywords and assignments) is gh."""
     i = 0
@@ -37,45 +32,15 @@ def _gh_args(words: list[Word]) -> list[Word] | None:
     return None
 
 
-def _positional(args: list[Word], value_flags: set[str]) -> Word | None:
-    skip = False
-    for w in args:
-        if skip:
-            skip = False
-            continue
-        if w.text.startswith("-"):
-            if "=" not in w.text and w.text in value_flags:
-                skip = True
-            continue
-        return w
-    return None
-
-
 def gh_workflow_words(script: ShellScript) -> list[Word]:
-    """The words naming a workflow in ``gh workflow run|view|enable|disable X``,
-    ``gh run list --workflow X`` / ``-w X`` / ``--workflow=X``, and ``gh api .../workflows/X/...``."""
+    """The words naming a workflow in the script's gh commands (:func:`buildgate.ghcli.workflows_named`)."""
     found: list[Word] = []
     for cmd in script.commands:
         args = _gh_args(cmd)
         if not args:
             continue
-        sub = [w.text for w in args[:2]]
-        if sub[:1] == ["workflow"] and len(sub) == 2 and sub[1] in ("run", "view", "enable", "disable"):
-            w = _positional(args[2:], _GH_VALUE_FLAGS - {"--json"} if sub[1] == "run" else _GH_VALUE_FLAGS)
-            if w is not None:
-                found.append(w)
-        elif sub[:1] == ["run"]:
-            rest = args[1:]
-            for k, w in enumerate(rest):
-                if w.text.startswith("--workflow="):
-                    found.append(Word(w.text.split("=", 1)[1], w.line))
-                elif w.text in ("--workflow", "-w") and sub[1:2] == ["list"] and k + 1 < len(rest):
-                    found.append(rest[k + 1])
-        elif sub[:1] == ["api"]:
-            for w in args[1:]:
-                m = re.search(r"actions/workflows/([^/?\s]+)", w.text)
-                if m:
-                    found.append(Word(m.group(1), w.line))
+        for i, value, _role in workflows_named([w.text for w in args]):
+            found.append(args[i] if args[i].text == value else Word(value, args[i].line))
     return found
 
 

@@ -94,6 +94,7 @@ class Target:
     sections: tuple[str, ...] = ()  # the top-level keys the target file sets
     source: str = "<defaults>"
     sandbox: bool = False
+    in_audited_repository: bool = False  # found there (.buildgate/target.yml), not named by the auditor
 
     def repo(self) -> Repo:
         """The repository, opened read-only."""
@@ -113,6 +114,7 @@ class Target:
             "name": self.name,
             "source": self.source,
             "sandbox": self.sandbox,
+            "in_audited_repository": self.in_audited_repository,
             "repo": str(self.repo_path) if self.repo_path else None,
             "github": self.github,
             "workflow": self.workflow,

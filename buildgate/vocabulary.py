@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 from buildgate.errors import CannotDecide, InputError
 from buildgate.kustomize import Kustomization
-from buildgate.reference import normalize_name, parse
+from buildgate.reference import parse, same_name
 from buildgate.reference import split as split_image
 from buildgate.repo import Repo
 from buildgate.result import CheckResult
@@ -61,12 +61,6 @@ def event(text: str, default_branch: str, sha: str) -> E.Event:
     if re.fullmatch(r"[a-z_]+", t):
         return E.Event(t, f"refs/heads/{d}", sha, d)
     raise InputError(f"unknown event {text!r}; write one of: {', '.join(EVENT_FORMS)}")
-
-
-def same_image(a: str, b: str) -> bool:
-    """Whether two image names are the same repository (Docker reference grammar: ``acme/app`` is
-    ``docker.io/acme/app``; case-insensitive, tags and digests ignored)."""
-    return normalize_name(a).lower() == normalize_name(b).lower()
 
 
 def fill(tag: str, sha: str, branch: str = "") -> str:
@@ -148,13 +142,13 @@ def workflow_builds(repo: Repo, target: Target, path: str, image: str, context: 
                     undecided = undecided or exc
                     continue
                 seen.setdefault(f"{parse(name).familiar} from {built_from}", b.where)
-                if same_image(name, image) and built_from == normalize_context(context):
+                if same_name(name, image) and built_from == normalize_context(context):
                     return CheckResult.passed(f"{path} builds {image} from {context}",
                                               [f"{b.describe()} builds {name} from {built_from} on {ev.describe()} "
                                                f"({b.where})"])
     if undecided is not None:
         raise undecided
-    ours = {k: w for k, w in seen.items() if same_image(k.split(" from ")[0], image)}
+    ours = {k: w for k, w in seen.items() if same_name(k.split(" from ")[0], image)}
     if ours:
         k, where = next(iter(ours.items()))
         return CheckResult.failed(want, k, where)
@@ -162,7 +156,7 @@ def workflow_builds(repo: Repo, target: Target, path: str, image: str, context: 
 
 
 def _builds_of(wf: Workflow, image: str, ev: E.Event) -> list[Build]:
-    return [b for b in wf.builds(ev) if any(same_image(n, image) for n in b.images)]
+    return [b for b in wf.builds(ev) if any(same_name(n, image) for n in b.images)]
 
 
 def workflow_pushes(repo: Repo, target: Target, path: str, image: str, event_text: str,
@@ -238,7 +232,7 @@ def tagged_with(repo: Repo, target: Target, event_text: str, image: str, tag: st
     found: list[tuple[str, str]] = []
     for wf, b in pushing:
         for name, tags in build_tags(wf, b, ev).items():
-            if same_image(name, image):
+            if same_name(name, image):
                 found += tags
     evidence = [f"{ev.describe()}: {image}:{t} ({where})" for t, where in found]
     if any(t == want_tag for t, _ in found):
@@ -295,7 +289,7 @@ def kustomization_sets_commit(repo: Repo, path: str, image: str) -> CheckResult:
     if not present(repo, path):
         return CheckResult.failed(f"{path} setting {image}", "no such file", path)
     k = Kustomization.load(repo, path)
-    entries = [e for e in k.images if e.effective_name and same_image(e.effective_name, image)]
+    entries = [e for e in k.images if e.effective_name and same_name(e.effective_name, image)]
     if not entries:
         names = ", ".join(str(e.effective_name) for e in k.images) or "none"
         return CheckResult.failed(f"an images: entry for {image}", f"entries for {names}", k.where("images")
@@ -316,7 +310,7 @@ def same_digest(client: Any, repo: Repo, ref: str, other_ref: str) -> CheckResul
     """Two tags of one image resolve to the same digest."""
     sha = head_sha(repo)
     (image, tag), (image2, other) = image_ref(ref, sha), image_ref(other_ref, sha)
-    if not same_image(image, image2):
+    if not same_name(image, image2):
         raise InputError(f"{ref!r} and {other_ref!r} name two images; compare two tags of one image")
     a, b = client.resolve_tag(image, tag), client.resolve_tag(image, other)
     missing = [t for t, r in ((tag, a), (other, b)) if r is None]
@@ -372,7 +366,7 @@ def deployment_runs(reader: Any, deployment: str, image: str) -> CheckResult:
     _n, tag, digest = split_image(image)
     for container, running in live.items():
         _rn, rtag, rdigest = split_image(running)
-        if same_image(running, image) and (not tag or tag == rtag) and (not digest or digest == rdigest):
+        if same_name(running, image) and (not tag or tag == rtag) and (not digest or digest == rdigest):
             return CheckResult.passed(f"{ref} container {container} runs {running}", evidence)
     return CheckResult.failed(f"a container of {ref} running {image}",
                               ", ".join(f"{c}: {i}" for c, i in live.items()) or "no containers", ref, evidence)
@@ -412,5 +406,5 @@ __all__ = [
     "attested", "command_argv", "devpod_exits", "deployment_runs", "event", "file_contains", "file_exists",
     "file_is_executable", "fill", "for_every_image", "image_ref", "kustomization_sets_commit", "pushed_on",
     "registry_has",
-    "same_digest", "same_image", "tagged_with", "workflow_builds", "workflow_pushes", "workflow_runs_on",
+    "same_digest", "tagged_with", "workflow_builds", "workflow_pushes", "workflow_runs_on",
 ]

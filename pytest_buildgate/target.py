@@ -92,6 +92,7 @@ def load_target(target_file: str | None, repo: str | None, discovered: bool = Fa
             f"buildgate: {target_file} was found in the audited repository and sets {', '.join(reaching)} "
             "(hosts and credentials buildgate would use); a file inside the repository under audit is untrusted, "
             f"so buildgate uses one that sets them only when you name it: --target {target_file}")
+    target.in_audited_repository = discovered
     return target
 
 

@@ -50,10 +50,9 @@ def _commands(claim: Claim) -> list[tuple[str, str, list[str]]]:
 
 
 def _gh_workflows(args: list[str]) -> list[tuple[str, str]]:
-    from buildgate.devpod.gh import workflows_in_call
-    from buildgate.devpod.shims import Call
+    from buildgate.ghcli import workflows_named
 
-    return workflows_in_call(Call("gh", tuple(args)))
+    return [(value, role) for _i, value, role in workflows_named(args)]
 
 
 def subjects_for(name: str, claim: Claim) -> list[str]:

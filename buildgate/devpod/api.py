@@ -43,10 +43,11 @@ def v3_run_local_build(dh: DevpodHost, repo: Any, target: Any) -> ShimmedRun:
     return run
 
 
-def v3_stops_before_build(run: ShimmedRun, dh: DevpodHost, repo: Any) -> CheckResult:
-    """V3: exits non-zero before any build or push (naming the guard's blind spot if not)."""
+def v3_stops_before_build(run: ShimmedRun, dh: DevpodHost, repo: Any, docs: str = "DOCKER_BUILD.md") -> CheckResult:
+    """V3: exits non-zero before any build or push (naming the guard's blind spot if not); the
+    guard's refusal is the exit that names ``docs``."""
     text = repo.read_text(run.script)
-    return checks.stops_before_build(run, text, probes.signals_in_devpod(dh), dh.name)
+    return checks.stops_before_build(run, text, probes.signals_in_devpod(dh), dh.name, docs)
 
 
 def v3_names_docs(run: ShimmedRun, target: Any) -> CheckResult:

@@ -129,13 +129,14 @@ def run_evidence(run: ShimmedRun, where: str) -> list[str]:
     return out
 
 
-def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequence[str], where: str) -> CheckResult:
+def stops_before_build(run: ShimmedRun, script_text: str, devpod_signals: Sequence[str], where: str,
+                       docs: str = "DOCKER_BUILD.md") -> CheckResult:
     """V3a: the local build script exits non-zero before any build or push: no build or push
     call was recorded by the shims, the trace shows no build tool run by another route, no
     mount, namespace, network or unix-socket attempt, no image store was left behind, and no
     call the shims can't see runs before the guard exits (static scan)."""
     expected = "the local build script to stop in the devpod before any build or push"
-    scan = run.scan or scan_script(script_text, "DOCKER_BUILD.md", run.script)
+    scan = run.scan or scan_script(script_text, docs, run.script)
     evidence = run_evidence(run, where)
     evidence += [f"recorded: {c.text}" for c in run.calls] or ["recorded: no docker/podman/buildah call"]
     evidence.append("devpod shows: " + (", ".join(label(s) for s in devpod_signals) or "no devpod traces"))

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+from buildgate import ghcli
 from buildgate.devpod.isolate import DEAD
 from buildgate.devpod.shims import Call
 from buildgate.errors import CannotDecide
 
 # gh command groups that take -R/--repo
 REPO_GROUPS = {"workflow", "run", "pr", "issue", "release", "secret", "variable", "label", "cache", "browse"}
-_REPO_FLAGS = ("-R", "--repo")
+
 _NET_ERRORS = re.compile(r"connection refused|network is unreachable|dial tcp|no such host|proxyconnect|"
                          r"connect: |i/o timeout|authentication failed|HTTP 40[13]", re.I)
 _PARSE_ERRORS = re.compile(r"^(unknown (flag|shorthand flag|command)|invalid argument|accepts |requires |"
@@ -42,57 +43,14 @@ class GhVerdict:
 
 def repo_of(call: Call) -> str | None:
     """The repository a gh call names with ``-R``/``--repo`` (``None`` if it names none)."""
-    args = list(call.args)
-    for i, a in enumerate(args):
-        if a in _REPO_FLAGS and i + 1 < len(args):
-            return args[i + 1]
-        for f in _REPO_FLAGS:
-            if a.startswith(f + "=") or (f == "-R" and a.startswith("-R") and len(a) > 2 and not a.startswith("--")):
-                return a.split("=", 1)[1] if "=" in a else a[2:]
-    return None
-
-
-def _positionals(args: Sequence[str], value_flags: set[str]) -> list[str]:
-    out, skip = [], False
-    for a in args:
-        if skip:
-            skip = False
-            continue
-        if a == "--":
-            continue
-        if a.startswith("-"):
-            skip = a in value_flags
-            continue
-        out.append(a)
-    return out
-
-
-_RUN_VALUE_FLAGS = {"-R", "--repo", "-r", "--ref", "-f", "--raw-field", "-F", "--field"}
-_LIST_VALUE_FLAGS = {"-R", "--repo", "-w", "--workflow", "-L", "--limit", "-b", "--branch", "-u", "--user",
-                     "--json", "-q", "--jq", "-t", "--template", "-s", "--status", "-e", "--event", "-c", "--commit"}
+    return ghcli.repo_of(call.args)
 
 
 def workflows_in_call(call: Call) -> list[tuple[str, str]]:
-    """``(workflow, role)`` pairs a gh call names: role ``run`` for ``gh workflow run W``,
-    ``view``/``enable``/``disable`` for other workflow subcommands, ``filter`` for
-    ``gh run list --workflow W``."""
-    if call.tool != "gh" or len(call.args) < 2:
+    """``(workflow, role)`` pairs a gh call names (:func:`buildgate.ghcli.workflows_named`)."""
+    if call.tool != "gh":
         return []
-    group, action, rest = call.args[0], call.args[1], list(call.args[2:])
-    out: list[tuple[str, str]] = []
-    if group == "workflow" and action in ("run", "view", "enable", "disable"):
-        pos = _positionals(rest, _RUN_VALUE_FLAGS)
-        if pos:
-            out.append((pos[0], action))
-    if group == "run" and action in ("list", "ls"):
-        for i, a in enumerate(rest):
-            if a in ("-w", "--workflow") and i + 1 < len(rest):
-                out.append((rest[i + 1], "filter"))
-            elif a.startswith("--workflow="):
-                out.append((a.split("=", 1)[1], "filter"))
-            elif a.startswith("-w") and len(a) > 2 and not a.startswith("--"):
-                out.append((a[2:].lstrip("="), "filter"))
-    return out
+    return [(value, role) for _i, value, role in ghcli.workflows_named(call.args)]
 
 
 def _strip_repo(args: Sequence[str]) -> list[str]:
@@ -101,7 +59,7 @@ def _strip_repo(args: Sequence[str]) -> list[str]:
         if skip:
             skip = False
             continue
-        if a in _REPO_FLAGS:
+        if a in ghcli.REPO_FLAGS:
             skip = True
             continue
         if a.startswith(("--repo=", "-R=")) or (a.startswith("-R") and len(a) > 2 and not a.startswith("--")):

@@ -62,6 +62,14 @@ def apply_waivers(report: dict[str, Any], waivers: Iterable[Waiver], today: _dt.
     report["summary"] = summarize(report["criteria"])
 
 
+def waived_by_audited_repository(report: dict[str, Any]) -> list[str]:
+    """The criteria waived by a target file found inside the repository under audit (its own
+    ``.buildgate/target.yml``): the gate says so, since that file is the audited party's word."""
+    if not report.get("target", {}).get("in_audited_repository"):
+        return []
+    return [w["criterion"] for w in report.get("waivers", []) if w.get("status") == "applied"]
+
+
 def evaluate(report: dict[str, Any], allow_errors: bool = False, allow_skipped: bool = False,
              interrupted: bool = False) -> GateResult:
     """Decide the gate from a (waived) report and write it into ``report["gate"]``."""
@@ -87,4 +95,7 @@ def evaluate(report: dict[str, Any], allow_errors: bool = False, allow_skipped: 
     }
     if interrupted:
         report["gate"]["interrupted"] = True
+    own = waived_by_audited_repository(report)
+    if own:
+        report["gate"]["waived_by_audited_repository"] = own
     return result

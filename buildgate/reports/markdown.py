@@ -36,7 +36,9 @@ def gate_line(report: dict[str, Any]) -> str | None:
     if gate.get("interrupted"):
         return "closed: the run was interrupted before every selected criterion was decided"
     if gate["open"]:
-        return "open"
+        own = gate.get("waived_by_audited_repository")
+        return "open" + (f" (with waivers from the audited repository's own target file: {', '.join(own)})"
+                         if own else "")
     return "closed by " + ", ".join(f"{k} ({v})" for k, v in gate["blocking"].items())
 
 

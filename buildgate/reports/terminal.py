@@ -41,5 +41,7 @@ def gate_line(report: dict[str, Any]) -> str:
     if g.get("interrupted"):
         return "gate: closed (the run was interrupted)"
     if g["open"]:
-        return "gate: open"
+        own = g.get("waived_by_audited_repository")
+        return "gate: open" + (f" (with waivers from the audited repository's own target file: {', '.join(own)})"
+                               if own else "")
     return "gate: closed by " + ", ".join(f"{k} {v}" for k, v in g["blocking"].items())

@@ -216,13 +216,6 @@ class Build:
         """A ``with:`` input of its step for ``event``: a value or an Unknown (None when absent)."""
         return self.wf.step_value(self.job, self.step, key, event, self.matrix, self.inputs)
 
-    def input(self, key: str, event: Event) -> Any:
-        """:meth:`value`, strict: CannotDecide naming the unknown the input depends on."""
-        v = self.value(key, event)
-        if isinstance(v, ex.Unknown):
-            raise ex.undecided(v, f"`{key}:` of {self.describe()}", self.step.where(key))
-        return v
-
     def same(self, other: "Build") -> bool:
         """The same step, matrix combination and command in another event's evaluation."""
         return (other.wf is self.wf and other.job.id == self.job.id and other.step.index == self.step.index
@@ -794,14 +787,6 @@ class Workflow:
             return None
         ctx = self.step_context(event, job, step, matrix, inputs=inputs)
         return ex.interpolate_value(step.with_[key], ctx, where=step.where(key))
-
-    def step_input(self, job: Job, step: Step, key: str, event: Event, matrix: dict | None = None,
-                   inputs: Mapping[str, Any] | None = None) -> Any:
-        """:meth:`step_value`, strict: CannotDecide naming what it depends on."""
-        v = self.step_value(job, step, key, event, matrix, inputs)
-        if isinstance(v, ex.Unknown):
-            raise ex.undecided(v, f"`{key}:` of step '{step.label}'", step.where(key))
-        return v
 
     def matrices(self, job: Job, event: Event, inputs: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         raw = job.raw.get("strategy")
