@@ -73,7 +73,7 @@ def test_an_interrupted_run_says_so_and_closes_the_gate(tmp_path):
     assert report["interrupted"] is True and report["gate"]["open"] is False and report["gate"]["interrupted"]
     assert report["criteria"]["W1"]["verdict"] == "pass"
     assert "**Gate:** closed: the run was interrupted" in md.read_text()
-    assert "gate: closed (the run was interrupted)" in out
+    assert "gate: closed: the run was interrupted" in out
 
 
 def test_in_actions_failures_become_annotations_and_the_summary_links_blobs(tmp_path):

@@ -99,3 +99,19 @@ def evaluate(report: dict[str, Any], allow_errors: bool = False, allow_skipped: 
     if own:
         report["gate"]["waived_by_audited_repository"] = own
     return result
+
+
+def gate_state(report: dict[str, Any]) -> str | None:
+    """The gate in words, as the terminal and the Markdown audit show it: ``open`` (naming waivers
+    of the audited repository's own target file), ``closed by W2 (fail), …`` or ``closed: the run
+    was interrupted …``; ``None`` before the gate is decided."""
+    gate = report.get("gate")
+    if gate is None:
+        return None
+    if gate.get("interrupted"):
+        return "closed: the run was interrupted before every selected criterion was decided"
+    if gate["open"]:
+        own = gate.get("waived_by_audited_repository")
+        return "open" + (f" (with waivers from the audited repository's own target file: {', '.join(own)})"
+                         if own else "")
+    return "closed by " + ", ".join(f"{k} ({v})" for k, v in gate["blocking"].items())

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from buildgate.reports.annotations import blob_links
+from buildgate.reports.gate import gate_state
 from buildgate.verdict import Verdict
 
 _ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skipped": "⏭️", "waived": "🟡", "not checked": "·"}
@@ -26,20 +27,6 @@ def inline(text: Any, limit: int | None = None) -> str:
     for ch in "\\|`[]!":  # no table cell, code span, link or image of its own
         out = out.replace(ch, "\\" + ch) if ch != "\\" else out.replace("\\", "\\\\")
     return out
-
-
-def gate_line(report: dict[str, Any]) -> str | None:
-    """``open`` / ``closed by …`` / ``closed: the run was interrupted``."""
-    gate = report.get("gate")
-    if gate is None:
-        return None
-    if gate.get("interrupted"):
-        return "closed: the run was interrupted before every selected criterion was decided"
-    if gate["open"]:
-        own = gate.get("waived_by_audited_repository")
-        return "open" + (f" (with waivers from the audited repository's own target file: {', '.join(own)})"
-                         if own else "")
-    return "closed by " + ", ".join(f"{k} ({v})" for k, v in gate["blocking"].items())
 
 
 def markdown(report: dict[str, Any], title: str = "buildgate audit", link_blobs: bool = False) -> str:
@@ -58,7 +45,7 @@ def markdown(report: dict[str, Any], title: str = "buildgate audit", link_blobs:
 
     s = report["summary"]
     out = [f"# {inline(title)}: {inline(target.get('name', '?'))}", ""]
-    state = gate_line(report)
+    state = gate_state(report)
     if state is not None:
         out += [f"**Gate:** {inline(state)}", ""]
     out += [

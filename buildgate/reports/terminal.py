@@ -36,12 +36,7 @@ def terminal_lines(report: dict[str, Any], width: int = 100) -> list[str]:
 
 
 def gate_line(report: dict[str, Any]) -> str:
-    """``gate: open`` or ``gate: closed by W2 fail, …`` (or by an interruption)."""
-    g = report["gate"]
-    if g.get("interrupted"):
-        return "gate: closed (the run was interrupted)"
-    if g["open"]:
-        own = g.get("waived_by_audited_repository")
-        return "gate: open" + (f" (with waivers from the audited repository's own target file: {', '.join(own)})"
-                               if own else "")
-    return "gate: closed by " + ", ".join(f"{k} {v}" for k, v in g["blocking"].items())
+    """``gate: open`` or ``gate: closed by W2 (fail), …`` (or by an interruption)."""
+    from buildgate.reports.gate import gate_state
+
+    return f"gate: {gate_state(report)}"
